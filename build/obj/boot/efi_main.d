@@ -1,0 +1,2 @@
+build/obj/boot/efi_main.o: boot/efi_main.c hv/types.h
+hv/types.h:
