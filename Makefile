@@ -9,6 +9,8 @@
 
 VERSION := 0.1.0
 BUILD   := build
+# V=1 shows every command.
+Q := $(if $(V),,@)
 
 # The Debian packages that building, testing and running need: the one place
 # they are listed. `make deps` installs whichever are missing.
@@ -53,7 +55,7 @@ TESSERA_EFI := $(BUILD)/tessera.efi
 # ---------------------------------------------------------------------------
 # In-tree test guests: 32-bit flat binaries entered in protected mode.
 # ---------------------------------------------------------------------------
-GUEST_CFLAGS := -std=gnu11 -O2 $(WARN) -m32 -ffreestanding -fno-builtin \
+GUEST_CFLAGS := -std=gnu11 -O2 $(WARN) -m32 -mgeneral-regs-only -ffreestanding -fno-builtin \
 	-fno-pic -fno-stack-protector -fno-asynchronous-unwind-tables -I.
 GUESTS      := $(notdir $(patsubst %/,%,$(dir $(wildcard guests/*/guest.mk))))
 GUEST_BINS  := $(patsubst %,$(BUILD)/guests/%.bin,$(GUESTS))
@@ -75,11 +77,13 @@ $(DEPS_STAMP): Makefile
 
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/%.o: %.S | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
 
 $(TESSERA_SO): $(HV_OBJS) linker.ld
 	$(LD) -nostdlib -znocombreloc -T linker.ld -shared -Bsymbolic \
@@ -92,10 +96,10 @@ $(TESSERA_EFI): $(TESSERA_SO)
 
 # Each guests/NAME/ holds guest.mk (GUEST_SRCS) and is linked by guests/guest.ld.
 define guest_rule
-$(BUILD)/guests/$(1).elf: $$(addprefix guests/$(1)/,$$(shell sed -n 's/^GUEST_SRCS *:= *//p' guests/$(1)/guest.mk)) $$(wildcard guests/common/*) guests/guest.ld
+$(BUILD)/guests/$(1).elf: $$(addprefix guests/$(1)/,$$(shell sed -n 's/^GUEST_SRCS *:= *//p' guests/$(1)/guest.mk)) $$(wildcard guests/common/*) guests/guest.ld hv/hypercall_abi.h hv/types.h
 	@mkdir -p $$(@D)
 	$(CC) $(GUEST_CFLAGS) -nostdlib -static -Wl,-m,elf_i386 -Wl,--build-id=none \
-		-T guests/guest.ld -o $$@ $$(filter %.c %.S,$$^) $$(filter %.c %.S,$$(wildcard guests/common/*))
+		-T guests/guest.ld -o $$@ $$(filter %.c %.S,$$^)
 endef
 $(foreach g,$(GUESTS),$(eval $(call guest_rule,$(g))))
 

@@ -1,10 +1,96 @@
-#include <efi.h>
-#include "hv/types.h"
+/*
+ * Tessera's UEFI entry point: everything that needs the firmware happens
+ * here, then the machine is handed to the hypervisor for good.
+ *
+ * Order matters: every check that can refuse (no VT-x, no configuration)
+ * runs before ExitBootServices, so that a refusal returns to the firmware
+ * with the machine as it was and the firmware can boot its next option.
+ */
+#include "boot/efi_boot.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/vmx.h"
+#include "hv/log.h"
+
+#define CONFIG_PATH "\\tessera\\tessera.conf"
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st);
 
+static struct boot_info boot_info;
+
+/** Reports one configuration error on the console. */
+static void boot_report_config_error(void *ctx, const char *message)
+{
+	log_error("%s", message);
+}
+
+/** Reads and parses the configuration; false when there is nothing to run. */
+static bool boot_load_config(EFI_HANDLE image, struct tessera_config *config)
+{
+	const char *error = NULL;
+	uint64_t size;
+	const char *text = efi_read_file(image, CONFIG_PATH, &size, &error);
+
+	if (text == NULL) {
+		log_error("cannot read %s: %s", CONFIG_PATH, error);
+		return false;
+	}
+	config_parse("tessera.conf", text, size, config, boot_report_config_error, NULL);
+	if (config->partition_count == 0) {
+		log_error("%s defines no valid partition (%u refused): nothing to run",
+			  CONFIG_PATH, config->refused_count);
+		return false;
+	}
+	return true;
+}
+
+/** Loads every partition's image; a partition whose image fails is dropped. */
+static void boot_load_images(EFI_HANDLE image, struct boot_info *info)
+{
+	for (unsigned int i = 0; i < info->config.partition_count; i++) {
+		const struct partition_config *p = &info->config.partitions[i];
+		const char *error = NULL;
+		uint64_t size = 0;
+
+		info->images[i].data = efi_read_file(image, p->image, &size, &error);
+		info->images[i].size = size;
+		if (info->images[i].data == NULL) {
+			log_error("partition '%s': cannot load image %s: %s", p->name, p->image,
+				  error);
+		} else {
+			log_info("partition '%s': loaded %s (%llu bytes)", p->name, p->image,
+				 (unsigned long long)size);
+		}
+	}
+}
+
+/** Tessera's UEFI entry point. */
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
-	st->ConOut->OutputString(st->ConOut, L"tessera: hello\r\n");
-	return EFI_UNSUPPORTED;
+	const char *why_not;
+
+	boot_info.entry_tsc = cpu_rdtsc();
+	efi_console_start(st);
+	log_info("Tessera %s, a hypervisor for x86-64 with VT-x", TESSERA_VERSION);
+	why_not = vmx_probe();
+	if (why_not != NULL) {
+		log_error("VT-x is not available: %s", why_not);
+		efi_console_stop();
+		return EFI_UNSUPPORTED;
+	}
+	if (!boot_load_config(image, &boot_info.config)) {
+		efi_console_stop();
+		return EFI_LOAD_ERROR;
+	}
+	boot_load_images(image, &boot_info);
+	boot_info.acpi_rsdp = efi_find_acpi_rsdp(st);
+	log_info("taking over the machine (ACPI RSDP at %#llx)",
+		 (unsigned long long)boot_info.acpi_rsdp);
+	efi_console_stop();
+	if (!efi_exit_boot_services(image, &boot_info)) {
+		efi_console_start(st);
+		log_error("the firmware refused ExitBootServices; returning to it");
+		efi_console_stop();
+		return EFI_ABORTED;
+	}
+	hv_start(&boot_info);
 }

@@ -1,0 +1,101 @@
+/*
+ * Names of the basic exit reasons, as logs and exit statistics print them.
+ */
+#include "arch/x86/exit_reasons.h"
+
+/* The name is the enumerator's suffix, so the two cannot drift apart. */
+#define NAME(r) [EXIT_REASON_##r] = #r
+
+/* One table for every printer; the SDM's gaps stay NULL. */
+static const char *const exit_reason_names[EXIT_REASON_COUNT] = {
+	NAME(EXCEPTION_NMI),
+	NAME(EXTERNAL_INTERRUPT),
+	NAME(TRIPLE_FAULT),
+	NAME(INIT_SIGNAL),
+	NAME(SIPI),
+	NAME(IO_SMI),
+	NAME(OTHER_SMI),
+	NAME(INTERRUPT_WINDOW),
+	NAME(NMI_WINDOW),
+	NAME(TASK_SWITCH),
+	NAME(CPUID),
+	NAME(GETSEC),
+	NAME(HLT),
+	NAME(INVD),
+	NAME(INVLPG),
+	NAME(RDPMC),
+	NAME(RDTSC),
+	NAME(RSM),
+	NAME(VMCALL),
+	NAME(VMCLEAR),
+	NAME(VMLAUNCH),
+	NAME(VMPTRLD),
+	NAME(VMPTRST),
+	NAME(VMREAD),
+	NAME(VMRESUME),
+	NAME(VMWRITE),
+	NAME(VMXOFF),
+	NAME(VMXON),
+	NAME(CR_ACCESS),
+	NAME(MOV_DR),
+	NAME(IO_INSTRUCTION),
+	NAME(RDMSR),
+	NAME(WRMSR),
+	NAME(ENTRY_FAIL_GUEST_STATE),
+	NAME(ENTRY_FAIL_MSR_LOADING),
+	NAME(MWAIT),
+	NAME(MONITOR_TRAP_FLAG),
+	NAME(MONITOR),
+	NAME(PAUSE),
+	NAME(ENTRY_FAIL_MACHINE_CHECK),
+	NAME(TPR_BELOW_THRESHOLD),
+	NAME(APIC_ACCESS),
+	NAME(VIRTUALIZED_EOI),
+	NAME(GDTR_IDTR_ACCESS),
+	NAME(LDTR_TR_ACCESS),
+	NAME(EPT_VIOLATION),
+	NAME(EPT_MISCONFIG),
+	NAME(INVEPT),
+	NAME(RDTSCP),
+	NAME(PREEMPTION_TIMER),
+	NAME(INVVPID),
+	NAME(WBINVD),
+	NAME(XSETBV),
+	NAME(APIC_WRITE),
+	NAME(RDRAND),
+	NAME(INVPCID),
+	NAME(VMFUNC),
+	NAME(ENCLS),
+	NAME(RDSEED),
+	NAME(PML_FULL),
+	NAME(XSAVES),
+	NAME(XRSTORS),
+	NAME(PCONFIG),
+	NAME(SPP_EVENT),
+	NAME(UMWAIT),
+	NAME(TPAUSE),
+	NAME(LOADIWKEY),
+	NAME(ENCLV),
+	NAME(ENQCMD_PASID_FAIL),
+	NAME(ENQCMDS_PASID_FAIL),
+	NAME(BUS_LOCK),
+	NAME(NOTIFY),
+	NAME(SEAMCALL),
+	NAME(TDCALL),
+	NAME(RDMSRLIST),
+	NAME(WRMSRLIST),
+	NAME(URDMSR),
+	NAME(UWRMSR),
+	NAME(RDMSR_IMM),
+	NAME(WRMSRNS_IMM),
+};
+
+/** Name of a basic exit reason; "UNKNOWN" for gaps and out-of-range values. */
+const char *exit_reason_name(uint32_t basic_reason)
+{
+	if (basic_reason >= ARRAY_SIZE(exit_reason_names) ||
+	    exit_reason_names[basic_reason] == NULL) {
+		return "UNKNOWN";
+	}
+	return exit_reason_names[basic_reason];
+}

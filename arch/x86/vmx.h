@@ -1,0 +1,35 @@
+/*
+ * VMX operation on one CPU and the VMCS of each vCPU.
+ */
+#ifndef TESSERA_ARCH_X86_VMX_H
+#define TESSERA_ARCH_X86_VMX_H
+
+#include "arch/x86/vmx_caps.h"
+#include "hv/partition.h"
+#include "hv/percpu.h"
+
+/** Reads every capability MSR of this CPU. */
+void vmx_read_cap_msrs(struct vmx_cap_msrs *caps);
+
+/** NULL when this CPU can run Tessera; otherwise the reason, for the refusal line. */
+const char *vmx_probe(void);
+
+/** Enables VMX on this CPU (feature control, CR0/CR4, VMXON). */
+bool vmx_cpu_enable(struct percpu *cpu);
+
+/** The configuration every VMCS is built with (valid after vmx_cpu_enable). */
+const struct vmx_config *vmx_get_config(void);
+
+/** Allocates and fills a vCPU's VMCS for its first entry at @entry. */
+bool vmx_vcpu_create(struct vcpu *vcpu, uint64_t entry);
+
+/** Releases the VMCS of a vCPU. */
+void vmx_vcpu_destroy(struct vcpu *vcpu);
+
+/** Makes the vCPU's VMCS current on this CPU and enters the guest. */
+enum vmx_enter_result vmx_vcpu_run(struct vcpu *vcpu);
+
+/** Text for a VM-instruction error number (SDM 31.4). */
+const char *vmx_instruction_error_name(uint32_t error);
+
+#endif /* TESSERA_ARCH_X86_VMX_H */

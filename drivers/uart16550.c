@@ -1,0 +1,106 @@
+/*
+ * Polled 16550 UART. Polling (not interrupts) keeps the console usable from
+ * any context, including the exception handler.
+ */
+#include "drivers/uart16550.h"
+#include "arch/x86/cpu.h"
+
+/* Register offsets from the base port (DLAB = 0 unless noted). */
+#define UART_THR 0 /* transmit holding (write) */
+#define UART_RBR 0 /* receive buffer (read) */
+#define UART_DLL 0 /* divisor latch low (DLAB = 1) */
+#define UART_IER 1
+#define UART_DLM 1 /* divisor latch high (DLAB = 1) */
+#define UART_FCR 2
+#define UART_LCR 3
+#define UART_MCR 4
+#define UART_LSR 5
+#define UART_SCR 7
+
+#define UART_LCR_8N1  0x03
+#define UART_LCR_DLAB 0x80
+#define UART_FCR_ENABLE_CLEAR 0x07
+#define UART_MCR_DTR_RTS_OUT2 0x0b
+#define UART_LSR_DATA_READY 0x01
+#define UART_LSR_THRE 0x20
+#define UART_LSR_TEMT 0x40
+
+#define UART_CLOCK_DIVIDEND 115200
+/* Bounds every wait so that a missing UART cannot hang the hypervisor. */
+#define UART_SPIN_LIMIT 1000000
+
+/** Checks for a UART by writing and reading back its scratch register. */
+static bool uart16550_probe(uint16_t port)
+{
+	cpu_outb(port + UART_SCR, 0x5a);
+	if (cpu_inb(port + UART_SCR) != 0x5a) {
+		return false;
+	}
+	cpu_outb(port + UART_SCR, 0xa5);
+	return cpu_inb(port + UART_SCR) == 0xa5;
+}
+
+/** Programs the UART for @baud 8N1 with FIFOs; false if no UART answers. */
+bool uart16550_init(struct uart16550 *uart, uint16_t port, uint32_t baud)
+{
+	uint16_t divisor;
+
+	uart->port = port;
+	uart->baud = baud;
+	if (!uart16550_probe(port) || baud == 0) {
+		return false;
+	}
+	divisor = (uint16_t)(UART_CLOCK_DIVIDEND / baud);
+	cpu_outb(port + UART_IER, 0);
+	cpu_outb(port + UART_LCR, UART_LCR_DLAB);
+	cpu_outb(port + UART_DLL, divisor & 0xff);
+	cpu_outb(port + UART_DLM, divisor >> 8);
+	cpu_outb(port + UART_LCR, UART_LCR_8N1);
+	cpu_outb(port + UART_FCR, UART_FCR_ENABLE_CLEAR);
+	cpu_outb(port + UART_MCR, UART_MCR_DTR_RTS_OUT2);
+	return true;
+}
+
+/** Waits (bounded) until the line status register shows @mask. */
+static void uart16550_wait(const struct uart16550 *uart, uint8_t mask)
+{
+	for (unsigned int i = 0; i < UART_SPIN_LIMIT; i++) {
+		if ((cpu_inb(uart->port + UART_LSR) & mask) != 0) {
+			return;
+		}
+		cpu_relax();
+	}
+}
+
+/** Sends one byte once the transmit holding register is empty. */
+static void uart16550_putc(const struct uart16550 *uart, char c)
+{
+	uart16550_wait(uart, UART_LSR_THRE);
+	cpu_outb(uart->port + UART_THR, (uint8_t)c);
+}
+
+/** Sends bytes, turning "\n" into "\r\n"; waits for room before each byte. */
+void uart16550_write(const struct uart16550 *uart, const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '\n') {
+			uart16550_putc(uart, '\r');
+		}
+		uart16550_putc(uart, buf[i]);
+	}
+}
+
+/** Returns a received byte, or -1 when none is waiting. */
+int uart16550_try_read(const struct uart16550 *uart)
+{
+	if ((cpu_inb(uart->port + UART_LSR) & UART_LSR_DATA_READY) == 0) {
+		return -1;
+	}
+	return cpu_inb(uart->port + UART_RBR);
+}
+
+/** Waits until every byte has left the shift register. */
+void uart16550_flush(const struct uart16550 *uart)
+{
+	uart16550_wait(uart, UART_LSR_TEMT);
+}

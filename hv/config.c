@@ -1,0 +1,904 @@
+/*
+ * The tessera.conf parser (see hv/config.h for the format).
+ *
+ * The text is walked line by line as spans (pointer + length), never as C
+ * strings, because it comes straight from a file: it need not end in a NUL and
+ * may contain anything. A line yields at most one problem; a [partition]
+ * section is validated as a whole when the next section (or the end of the
+ * file) closes it, because its keys may come in any order.
+ */
+#include <stdarg.h>
+
+#include "hv/config.h"
+#include "hv/format.h"
+#include "hv/string.h"
+
+/* Room for "FILE:LINE: partition 'NAME': " and a quoted line. */
+#define CONFIG_MESSAGE_MAX 512
+
+/* A span as a printf argument, for "%.*s". */
+#define SPAN_ARG(s) (int)(s).length, (s).start
+
+/** A piece of the configuration text; not NUL-terminated. */
+struct span {
+	const char *start;
+	size_t length;
+};
+
+/** The kind of section the current line belongs to. */
+enum section_kind {
+	/* Before the first header: a key here has nowhere to go. */
+	SECTION_NONE,
+	SECTION_TESSERA,
+	SECTION_PARTITION,
+	/* A header that was already reported: its keys are ignored quietly. */
+	SECTION_SKIPPED,
+};
+
+/** The keys of a [partition] section, in the order of partition_keys[]. */
+enum partition_key {
+	KEY_MEMORY,
+	KEY_IMAGE,
+	KEY_ENTRY,
+	KEY_LOAD,
+	KEY_VCPUS,
+	KEY_ON_CRASH,
+	KEY_AUTOSTART,
+	PARTITION_KEY_COUNT,
+};
+
+/** The keys of the [tessera] section, in the order of tessera_keys[]. */
+enum tessera_key {
+	KEY_SERIAL_PORT,
+	KEY_SERIAL_BAUD,
+	KEY_LOGLEVEL,
+	TESSERA_KEY_COUNT,
+};
+
+/** The [partition] section being read, committed only if it has no problem. */
+struct partition_draft {
+	struct partition_config config;
+	/* Line where each key was set, 0 if not (yet) set. */
+	unsigned int key_lines[PARTITION_KEY_COUNT];
+	/* Bit per partition_key whose value passed its own checks. */
+	uint32_t valid_keys;
+	bool failed;
+};
+
+/** Everything the parser tracks while walking the text. */
+struct parser {
+	const char *file_name;
+	config_report_fn report;
+	void *ctx;
+	struct tessera_config *out;
+	unsigned int line;
+	enum section_kind section;
+	unsigned int tessera_key_lines[TESSERA_KEY_COUNT];
+	struct partition_draft draft;
+	/* Every well-formed [partition] name so far, accepted or not. */
+	char declared_names[CONFIG_MAX_PARTITIONS][CONFIG_NAME_MAX];
+	unsigned int declared_count;
+};
+
+/** Reads and checks one key's value; false after reporting a problem. */
+typedef bool (*key_parse_fn)(struct parser *parser, struct span value);
+
+/** A key a section accepts and the function that takes its value. */
+struct key_handler {
+	const char *name;
+	key_parse_fn parse;
+};
+
+/** One accepted word of an enumerated value, e.g. "restart". */
+struct word_value {
+	const char *word;
+	int value;
+};
+
+/** Why a number was refused, so that the message can say so. */
+enum number_status {
+	NUMBER_OK,
+	NUMBER_INVALID,
+	NUMBER_TOO_LARGE,
+};
+
+/** Whether c separates words on a line. */
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/** ASCII-only lowercase: the file's keywords are ASCII whatever the locale. */
+static char ascii_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/** Builds a span. */
+static struct span span_make(const char *start, size_t length)
+{
+	return (struct span){ .start = start, .length = length };
+}
+
+/** The span without its leading and trailing blanks. */
+static struct span span_trim(struct span text)
+{
+	while (text.length > 0 && is_blank(text.start[0])) {
+		text.start++;
+		text.length--;
+	}
+	while (text.length > 0 && is_blank(text.start[text.length - 1])) {
+		text.length--;
+	}
+	return text;
+}
+
+/** Index of the first c in text, or text.length if there is none. */
+static size_t span_find(struct span text, char c)
+{
+	size_t i = 0;
+
+	while (i < text.length && text.start[i] != c) {
+		i++;
+	}
+	return i;
+}
+
+/** Whether text is word, ignoring ASCII case. */
+static bool span_equals(struct span text, const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < text.length; i++) {
+		if (word[i] == '\0' ||
+		    ascii_lower(text.start[i]) != ascii_lower(word[i])) {
+			return false;
+		}
+	}
+	return word[i] == '\0';
+}
+
+/** Value of c as a digit of any base up to 16, or -1. */
+static int digit_value(char c)
+{
+	char lower = ascii_lower(c);
+
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	if (lower >= 'a' && lower <= 'f') {
+		return lower - 'a' + 10;
+	}
+	return -1;
+}
+
+/** Parses a decimal or "0x" hexadecimal number that fills all of text. */
+static enum number_status parse_number(struct span text, uint64_t *value)
+{
+	uint64_t base = 10;
+	uint64_t result = 0;
+	bool too_large = false;
+	size_t i = 0;
+
+	if (text.length > 2 && text.start[0] == '0' &&
+	    ascii_lower(text.start[1]) == 'x') {
+		base = 16;
+		i = 2;
+	}
+	if (i == text.length) {
+		return NUMBER_INVALID;
+	}
+	for (; i < text.length; i++) {
+		int digit = digit_value(text.start[i]);
+
+		if (digit < 0 || (uint64_t)digit >= base) {
+			return NUMBER_INVALID;
+		}
+		/* Keep scanning: "99999999999999999999x" is not a number. */
+		if (result > (UINT64_MAX - (uint64_t)digit) / base) {
+			too_large = true;
+		}
+		result = result * base + (uint64_t)digit;
+	}
+	*value = result;
+	return too_large ? NUMBER_TOO_LARGE : NUMBER_OK;
+}
+
+/** Parses a number of bytes with an optional K, M or G (KiB...) suffix. */
+static enum number_status parse_size(struct span text, uint64_t *bytes)
+{
+	unsigned int shift = 0;
+	uint64_t count;
+	enum number_status status;
+
+	if (text.length > 0) {
+		switch (ascii_lower(text.start[text.length - 1])) {
+		case 'k':
+			shift = 10;
+			break;
+		case 'm':
+			shift = 20;
+			break;
+		case 'g':
+			shift = 30;
+			break;
+		default:
+			break;
+		}
+	}
+	if (shift != 0) {
+		text.length--;
+	}
+	status = parse_number(text, &count);
+	if (status != NUMBER_OK) {
+		return status;
+	}
+	if (count > (UINT64_MAX >> shift)) {
+		return NUMBER_TOO_LARGE;
+	}
+	*bytes = count << shift;
+	return NUMBER_OK;
+}
+
+/** Finds text among words (ignoring case); false if it is none of them. */
+static bool lookup_word(const struct word_value *words, size_t count,
+			struct span text, int *value)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (span_equals(text, words[i].word)) {
+			*value = words[i].value;
+			return true;
+		}
+	}
+	return false;
+}
+
+/** Appends to message[used..] and returns the new used, clamped to fit. */
+static size_t message_append(char *message, size_t used, const char *fmt,
+			     va_list ap)
+{
+	int added = format_vsnprintf(message + used, CONFIG_MESSAGE_MAX - used,
+				     fmt, ap);
+
+	if (added < 0) {
+		return used;
+	}
+	return MIN(used + (size_t)added, (size_t)CONFIG_MESSAGE_MAX - 1);
+}
+
+/** message_append() with the arguments inline. */
+static PRINTF_LIKE(3, 4) size_t message_appendf(char *message, size_t used,
+						const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	used = message_append(message, used, fmt, ap);
+	va_end(ap);
+	return used;
+}
+
+/**
+ * Counts and reports one problem at line, naming the partition when inside
+ * one; a problem inside a partition section refuses that partition.
+ */
+static PRINTF_LIKE(3, 4) void report_problem(struct parser *parser,
+					     unsigned int line,
+					     const char *fmt, ...)
+{
+	char message[CONFIG_MESSAGE_MAX];
+	size_t used;
+	va_list ap;
+
+	parser->out->error_count++;
+	if (parser->section == SECTION_PARTITION) {
+		parser->draft.failed = true;
+	}
+	if (parser->report == NULL) {
+		return;
+	}
+	used = message_appendf(message, 0, "%s:%u: ", parser->file_name, line);
+	if (parser->section == SECTION_PARTITION) {
+		used = message_appendf(message, used, "partition '%s': ",
+				       parser->draft.config.name);
+	}
+	va_start(ap, fmt);
+	message_append(message, used, fmt, ap);
+	va_end(ap);
+	parser->report(parser->ctx, message);
+}
+
+/** Reads a number for key, reporting why value is not one. */
+static bool expect_number(struct parser *parser, const char *key,
+			  struct span value, uint64_t *number)
+{
+	switch (parse_number(value, number)) {
+	case NUMBER_OK:
+		return true;
+	case NUMBER_TOO_LARGE:
+		report_problem(parser, parser->line,
+			       "%s '%.*s' is too large for 64 bits", key,
+			       SPAN_ARG(value));
+		return false;
+	default:
+		report_problem(parser, parser->line,
+			       "%s '%.*s' is not a number (write decimal or 0x hex)",
+			       key, SPAN_ARG(value));
+		return false;
+	}
+}
+
+/** [tessera] serial_port: an I/O port, which cannot be 0. */
+static bool parse_serial_port(struct parser *parser, struct span value)
+{
+	uint64_t port;
+
+	if (!expect_number(parser, "serial_port", value, &port)) {
+		return false;
+	}
+	if (port == 0 || port > UINT16_MAX) {
+		report_problem(parser, parser->line,
+			       "serial_port '%.*s' is out of range (0x1..0xffff)",
+			       SPAN_ARG(value));
+		return false;
+	}
+	parser->out->serial_port = (uint16_t)port;
+	return true;
+}
+
+/** [tessera] serial_baud: the 16550 divisor latch needs 115200 / baud. */
+static bool parse_serial_baud(struct parser *parser, struct span value)
+{
+	uint64_t baud;
+
+	if (!expect_number(parser, "serial_baud", value, &baud)) {
+		return false;
+	}
+	if (baud == 0 || baud > 115200 || 115200 % baud != 0) {
+		report_problem(parser, parser->line,
+			       "serial_baud '%.*s' does not divide 115200 (e.g. 115200, 57600, 38400, 9600)",
+			       SPAN_ARG(value));
+		return false;
+	}
+	parser->out->serial_baud = (uint32_t)baud;
+	return true;
+}
+
+/** [tessera] loglevel: the console threshold. */
+static bool parse_loglevel(struct parser *parser, struct span value)
+{
+	static const struct word_value levels[] = {
+		{ "error", LOG_ERROR },
+		{ "warn", LOG_WARN },
+		{ "info", LOG_INFO },
+		{ "debug", LOG_DEBUG },
+	};
+	int level;
+
+	if (!lookup_word(levels, ARRAY_SIZE(levels), value, &level)) {
+		report_problem(parser, parser->line,
+			       "loglevel '%.*s' is not error, warn, info or debug",
+			       SPAN_ARG(value));
+		return false;
+	}
+	parser->out->loglevel = (enum log_level)level;
+	return true;
+}
+
+/** partition memory: a size in [1M, 64G], in whole pages. */
+static bool parse_memory(struct parser *parser, struct span value)
+{
+	uint64_t bytes = 0;
+	enum number_status status = parse_size(value, &bytes);
+	const char *problem = NULL;
+
+	if (status == NUMBER_INVALID) {
+		problem = "is not a size (write e.g. 64M)";
+	} else if (status == NUMBER_TOO_LARGE || bytes > CONFIG_MEMORY_MAX) {
+		problem = "is more than 64G";
+	} else if (bytes < CONFIG_MEMORY_MIN) {
+		problem = "is less than 1M";
+	} else if (!IS_ALIGNED(bytes, KiB(4))) {
+		problem = "is not a multiple of 4K";
+	}
+	if (problem != NULL) {
+		report_problem(parser, parser->line, "memory '%.*s' %s",
+			       SPAN_ARG(value), problem);
+		return false;
+	}
+	parser->draft.config.memory_bytes = bytes;
+	return true;
+}
+
+/** Whether c is a path separator as an operator may write it. */
+static bool is_separator(char c)
+{
+	return c == '/' || c == '\\';
+}
+
+/** Why c cannot be part of an image path (FAT rules), or NULL if it can. */
+static const char *path_char_problem(char c)
+{
+	if ((unsigned char)c >= 0x80) {
+		return "contains a non-ASCII character (UEFI paths here are ASCII)";
+	}
+	if (strchr("\"*:<>?|", c) != NULL) {
+		return "contains a character a FAT path cannot hold";
+	}
+	return NULL;
+}
+
+/** Reports a problem with an image path, quoting the path as written. */
+static bool refuse_image(struct parser *parser, struct span value,
+			 const char *problem)
+{
+	report_problem(parser, parser->line, "image '%.*s' %s", SPAN_ARG(value),
+		       problem);
+	return false;
+}
+
+/** partition image: stored with '\' separators and a leading '\'. */
+static bool parse_image(struct parser *parser, struct span value)
+{
+	char *path = parser->draft.config.image;
+	size_t used = 0;
+
+	if (!is_separator(value.start[0])) {
+		path[used++] = '\\';
+	}
+	for (size_t i = 0; i < value.length; i++) {
+		char c = is_separator(value.start[i]) ? '\\' : value.start[i];
+		const char *problem = path_char_problem(c);
+
+		if (problem != NULL) {
+			return refuse_image(parser, value, problem);
+		}
+		if (used == CONFIG_PATH_MAX - 1) {
+			return refuse_image(parser, value,
+					    "is longer than 127 characters (counting the leading '\\')");
+		}
+		if (c == '\\' && used > 0 && path[used - 1] == '\\') {
+			return refuse_image(parser, value,
+					    "has an empty path component");
+		}
+		path[used++] = c;
+	}
+	path[used] = '\0';
+	if (path[used - 1] == '\\') {
+		return refuse_image(parser, value, "names a directory, not a file");
+	}
+	return true;
+}
+
+/** partition entry: range-checked against memory when the section ends. */
+static bool parse_entry(struct parser *parser, struct span value)
+{
+	return expect_number(parser, "entry", value,
+			     &parser->draft.config.entry);
+}
+
+/** partition load: range-checked against memory when the section ends. */
+static bool parse_load(struct parser *parser, struct span value)
+{
+	return expect_number(parser, "load", value, &parser->draft.config.load);
+}
+
+/** partition vcpus: 1..CONFIG_MAX_VCPUS. */
+static bool parse_vcpus(struct parser *parser, struct span value)
+{
+	uint64_t vcpus;
+
+	if (!expect_number(parser, "vcpus", value, &vcpus)) {
+		return false;
+	}
+	if (vcpus < 1 || vcpus > CONFIG_MAX_VCPUS) {
+		report_problem(parser, parser->line,
+			       "vcpus '%.*s' is out of range (1..%d)",
+			       SPAN_ARG(value), CONFIG_MAX_VCPUS);
+		return false;
+	}
+	parser->draft.config.vcpus = (uint32_t)vcpus;
+	return true;
+}
+
+/** partition on_crash: stop or restart. */
+static bool parse_on_crash(struct parser *parser, struct span value)
+{
+	static const struct word_value actions[] = {
+		{ "stop", CRASH_STOP },
+		{ "restart", CRASH_RESTART },
+	};
+	int action;
+
+	if (!lookup_word(actions, ARRAY_SIZE(actions), value, &action)) {
+		report_problem(parser, parser->line,
+			       "on_crash '%.*s' is not stop or restart",
+			       SPAN_ARG(value));
+		return false;
+	}
+	parser->draft.config.on_crash = (enum crash_action)action;
+	return true;
+}
+
+/** partition autostart: yes or no. */
+static bool parse_autostart(struct parser *parser, struct span value)
+{
+	static const struct word_value answers[] = {
+		{ "yes", 1 },
+		{ "no", 0 },
+	};
+	int answer;
+
+	if (!lookup_word(answers, ARRAY_SIZE(answers), value, &answer)) {
+		report_problem(parser, parser->line,
+			       "autostart '%.*s' is not yes or no",
+			       SPAN_ARG(value));
+		return false;
+	}
+	parser->draft.config.autostart = answer != 0;
+	return true;
+}
+
+/* Indexed by enum tessera_key. */
+static const struct key_handler tessera_keys[TESSERA_KEY_COUNT] = {
+	[KEY_SERIAL_PORT] = { "serial_port", parse_serial_port },
+	[KEY_SERIAL_BAUD] = { "serial_baud", parse_serial_baud },
+	[KEY_LOGLEVEL] = { "loglevel", parse_loglevel },
+};
+
+/* Indexed by enum partition_key. */
+static const struct key_handler partition_keys[PARTITION_KEY_COUNT] = {
+	[KEY_MEMORY] = { "memory", parse_memory },
+	[KEY_IMAGE] = { "image", parse_image },
+	[KEY_ENTRY] = { "entry", parse_entry },
+	[KEY_LOAD] = { "load", parse_load },
+	[KEY_VCPUS] = { "vcpus", parse_vcpus },
+	[KEY_ON_CRASH] = { "on_crash", parse_on_crash },
+	[KEY_AUTOSTART] = { "autostart", parse_autostart },
+};
+
+/** Whether the partition being read has a valid value for key. */
+static bool draft_has(const struct parser *parser, enum partition_key key)
+{
+	return (parser->draft.valid_keys & BIT(key)) != 0;
+}
+
+/**
+ * Applies key = value in the current section, using that section's key table
+ * and the record of lines where its keys were already set.
+ */
+static void handle_key(struct parser *parser, struct span key,
+		       struct span value)
+{
+	const struct key_handler *table = tessera_keys;
+	unsigned int *lines = parser->tessera_key_lines;
+	size_t count = TESSERA_KEY_COUNT;
+	size_t i = 0;
+
+	if (parser->section == SECTION_PARTITION) {
+		table = partition_keys;
+		lines = parser->draft.key_lines;
+		count = PARTITION_KEY_COUNT;
+	}
+	while (i < count && !span_equals(key, table[i].name)) {
+		i++;
+	}
+	if (i == count) {
+		report_problem(parser, parser->line, "unknown key '%.*s'",
+			       SPAN_ARG(key));
+	} else if (lines[i] != 0) {
+		report_problem(parser, parser->line,
+			       "duplicate key '%s' (first set at line %u)",
+			       table[i].name, lines[i]);
+	} else if (value.length == 0) {
+		lines[i] = parser->line;
+		report_problem(parser, parser->line, "key '%s' has no value",
+			       table[i].name);
+	} else {
+		lines[i] = parser->line;
+		if (table[i].parse(parser, value) &&
+		    parser->section == SECTION_PARTITION) {
+			parser->draft.valid_keys |= (uint32_t)BIT(i);
+		}
+	}
+}
+
+/** Checks that a guest-physical address key lies in RAM, not in the hole. */
+static void check_address(struct parser *parser, enum partition_key key,
+			  uint64_t address)
+{
+	const struct partition_config *config = &parser->draft.config;
+	unsigned int line = parser->draft.key_lines[key];
+	const char *name = partition_keys[key].name;
+
+	if (!draft_has(parser, key)) {
+		return;
+	}
+	if (draft_has(parser, KEY_MEMORY) && address >= config->memory_bytes) {
+		report_problem(parser, line,
+			       "%s 0x%llx is outside the partition's RAM (0x0..0x%llx)",
+			       name, (unsigned long long)address,
+			       (unsigned long long)config->memory_bytes - 1);
+	} else if (address >= CONFIG_HOLE_START && address < CONFIG_HOLE_END) {
+		report_problem(parser, line,
+			       "%s 0x%llx is in the hole 0x%llx..0x%llx (legacy VGA and ROM)",
+			       name, (unsigned long long)address,
+			       CONFIG_HOLE_START, CONFIG_HOLE_END - 1);
+	}
+}
+
+/** Checks a partition as a whole: required keys, addresses against RAM. */
+static void check_partition(struct parser *parser)
+{
+	static const enum partition_key required[] = {
+		KEY_MEMORY,
+		KEY_IMAGE,
+		KEY_ENTRY,
+	};
+	struct partition_config *config = &parser->draft.config;
+
+	for (size_t i = 0; i < ARRAY_SIZE(required); i++) {
+		if (parser->draft.key_lines[required[i]] == 0) {
+			report_problem(parser, config->line, "missing '%s'",
+				       partition_keys[required[i]].name);
+		}
+	}
+	check_address(parser, KEY_ENTRY, config->entry);
+	check_address(parser, KEY_LOAD, config->load);
+	if (draft_has(parser, KEY_LOAD) && draft_has(parser, KEY_ENTRY) &&
+	    config->entry < config->load) {
+		/* The image starts at load: below it there is only zeroed RAM. */
+		report_problem(parser, parser->draft.key_lines[KEY_ENTRY],
+			       "entry 0x%llx is below load 0x%llx, outside the image",
+			       (unsigned long long)config->entry,
+			       (unsigned long long)config->load);
+	}
+	if (!draft_has(parser, KEY_LOAD)) {
+		config->load = config->entry;
+	}
+}
+
+/** Closes the current section: a partition is accepted or refused here. */
+static void finish_section(struct parser *parser)
+{
+	struct tessera_config *out = parser->out;
+
+	if (parser->section == SECTION_PARTITION) {
+		check_partition(parser);
+		/*
+		 * At most CONFIG_MAX_PARTITIONS sections are ever declared, so
+		 * an accepted one always has a slot.
+		 */
+		if (parser->draft.failed) {
+			out->refused_count++;
+		} else {
+			out->partitions[out->partition_count++] =
+				parser->draft.config;
+		}
+	}
+	parser->section = SECTION_NONE;
+}
+
+/** Why name cannot name a partition, or NULL if it can. */
+static const char *partition_name_problem(struct span name)
+{
+	if (name.length >= CONFIG_NAME_MAX) {
+		return "is longer than 31 characters";
+	}
+	for (size_t i = 0; i < name.length; i++) {
+		char c = ascii_lower(name.start[i]);
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-')) {
+			return "may only contain letters, digits, '_' and '-'";
+		}
+	}
+	return NULL;
+}
+
+/** Whether a [partition] with this name was already declared. */
+static bool name_declared(const struct parser *parser, struct span name)
+{
+	for (unsigned int i = 0; i < parser->declared_count; i++) {
+		const char *declared = parser->declared_names[i];
+
+		if (strlen(declared) == name.length &&
+		    memcmp(declared, name.start, name.length) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/** Whether name can start a new partition; reports why not otherwise. */
+static bool partition_name_acceptable(struct parser *parser, struct span name)
+{
+	const char *problem = partition_name_problem(name);
+
+	if (name.length == 0) {
+		report_problem(parser, parser->line,
+			       "partition section has no name (write [partition NAME])");
+	} else if (problem != NULL) {
+		report_problem(parser, parser->line, "partition name '%.*s' %s",
+			       SPAN_ARG(name), problem);
+	} else if (name_declared(parser, name)) {
+		report_problem(parser, parser->line,
+			       "duplicate partition name '%.*s'", SPAN_ARG(name));
+	} else if (parser->declared_count == CONFIG_MAX_PARTITIONS) {
+		report_problem(parser, parser->line,
+			       "too many partitions (at most %d): '%.*s' is refused",
+			       CONFIG_MAX_PARTITIONS, SPAN_ARG(name));
+	} else {
+		return true;
+	}
+	return false;
+}
+
+/** Opens a [partition NAME] section with every optional key at its default. */
+static void begin_partition(struct parser *parser, struct span name)
+{
+	struct partition_draft *draft = &parser->draft;
+
+	if (!partition_name_acceptable(parser, name)) {
+		parser->out->refused_count++;
+		return;
+	}
+	memcpy(parser->declared_names[parser->declared_count], name.start,
+	       name.length);
+	parser->declared_names[parser->declared_count][name.length] = '\0';
+	parser->declared_count++;
+
+	memset(draft, 0, sizeof(*draft));
+	memcpy(draft->config.name, name.start, name.length);
+	draft->config.name[name.length] = '\0';
+	draft->config.vcpus = 1;
+	draft->config.on_crash = CRASH_STOP;
+	draft->config.autostart = true;
+	draft->config.line = parser->line;
+	parser->section = SECTION_PARTITION;
+}
+
+/** Handles a "[...]" line: closes the current section, opens the next. */
+static void handle_section_header(struct parser *parser, struct span header)
+{
+	struct span inner;
+	struct span keyword;
+
+	finish_section(parser);
+	/* Until the header proves valid, the lines below it are skipped. */
+	parser->section = SECTION_SKIPPED;
+	if (header.start[header.length - 1] != ']') {
+		report_problem(parser, parser->line,
+			       "section header has no closing ']'");
+		return;
+	}
+	inner = span_trim(span_make(header.start + 1, header.length - 2));
+	keyword = span_make(inner.start, 0);
+	while (keyword.length < inner.length &&
+	       !is_blank(inner.start[keyword.length])) {
+		keyword.length++;
+	}
+	if (span_equals(inner, "tessera")) {
+		parser->section = SECTION_TESSERA;
+	} else if (span_equals(keyword, "partition")) {
+		begin_partition(parser,
+				span_trim(span_make(inner.start + keyword.length,
+						    inner.length - keyword.length)));
+	} else {
+		report_problem(parser, parser->line,
+			       "unknown section '[%.*s]' (expected [tessera] or [partition NAME])",
+			       SPAN_ARG(inner));
+	}
+}
+
+/**
+ * Refuses a line that is too long or holds control characters (binary junk,
+ * a stray CR): such a line cannot be shown or trusted. Tabs are blanks.
+ */
+static bool line_is_text(struct parser *parser, struct span line)
+{
+	if (line.length > CONFIG_LINE_MAX) {
+		report_problem(parser, parser->line,
+			       "line is longer than %d characters",
+			       CONFIG_LINE_MAX);
+		return false;
+	}
+	for (size_t i = 0; i < line.length; i++) {
+		unsigned char c = (unsigned char)line.start[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			report_problem(parser, parser->line,
+				       "line contains control character 0x%02x at column %zu",
+				       c, i + 1);
+			return false;
+		}
+	}
+	return true;
+}
+
+/** Parses one line, without its line ending. */
+static void parse_line(struct parser *parser, struct span line)
+{
+	struct span content;
+	size_t equals;
+
+	if (!line_is_text(parser, line)) {
+		return;
+	}
+	content = span_trim(span_make(line.start, span_find(line, '#')));
+	if (content.length == 0) {
+		return;
+	}
+	if (content.start[0] == '[') {
+		handle_section_header(parser, content);
+		return;
+	}
+	equals = span_find(content, '=');
+	if (equals == 0 || equals == content.length) {
+		report_problem(parser, parser->line,
+			       "line is not 'key = value' nor a [section]");
+		return;
+	}
+	if (parser->section == SECTION_NONE) {
+		report_problem(parser, parser->line,
+			       "key '%.*s' is outside any section (put it under [tessera] or [partition NAME])",
+			       SPAN_ARG(span_trim(span_make(content.start, equals))));
+	} else if (parser->section != SECTION_SKIPPED) {
+		handle_key(parser, span_trim(span_make(content.start, equals)),
+			   span_trim(span_make(content.start + equals + 1,
+					       content.length - equals - 1)));
+	}
+}
+
+/** Sets the [tessera] defaults and empties the partition list and counts. */
+void config_set_defaults(struct tessera_config *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->serial_port = CONFIG_DEFAULT_SERIAL_PORT;
+	out->serial_baud = CONFIG_DEFAULT_SERIAL_BAUD;
+	out->loglevel = CONFIG_DEFAULT_LOGLEVEL;
+}
+
+/** Length of the UTF-8 byte order mark Notepad may put first, or 0. */
+static size_t byte_order_mark_length(const char *text, size_t length)
+{
+	static const char mark[] = "\xef\xbb\xbf";
+
+	if (length >= 3 && memcmp(text, mark, 3) == 0) {
+		return 3;
+	}
+	return 0;
+}
+
+/** Fills *out with defaults, then parses text; returns the problem count. */
+unsigned int config_parse(const char *file_name, const char *text,
+			  size_t length, struct tessera_config *out,
+			  config_report_fn report, void *ctx)
+{
+	struct parser parser = {
+		.file_name = file_name != NULL ? file_name : "(config)",
+		.report = report,
+		.ctx = ctx,
+		.out = out,
+	};
+	size_t position;
+
+	config_set_defaults(out);
+	if (text == NULL) {
+		length = 0;
+	}
+	position = byte_order_mark_length(text, length);
+	while (position < length) {
+		struct span rest = span_make(text + position, length - position);
+		struct span line = span_make(rest.start, span_find(rest, '\n'));
+
+		position += line.length + 1;
+		if (line.length > 0 && line.start[line.length - 1] == '\r') {
+			line.length--;
+		}
+		parser.line++;
+		parse_line(&parser, line);
+	}
+	finish_section(&parser);
+	return out->error_count;
+}

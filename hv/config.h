@@ -1,0 +1,129 @@
+/*
+ * The parser of tessera.conf, the text file an operator edits by hand to say
+ * which partitions Tessera runs. It is a pure function of the text: no
+ * allocation, no hardware, so it is unit-tested on the host.
+ *
+ * The format is INI-like:
+ *
+ *   # a comment; '#' starts a comment anywhere on a line
+ *   [tessera]
+ *   serial_port = 0x3f8        # console UART I/O port, default 0x3f8
+ *   serial_baud = 115200       # must divide 115200, default 115200
+ *   loglevel = info            # error | warn | info | debug, default info
+ *
+ *   [partition hello]          # 1-31 of [A-Za-z0-9_-], unique
+ *   memory = 16M               # K/M/G = KiB/MiB/GiB; 4K multiple; 1M..64G
+ *   image = \tessera\hello.bin # on the boot volume; '/' or '\'
+ *   entry = 0x100000           # first instruction; < memory, not in the hole
+ *   load = 0x100000            # optional, load address, default entry
+ *   vcpus = 1                  # optional, 1..CONFIG_MAX_VCPUS, default 1
+ *   on_crash = stop            # optional, stop | restart, default stop
+ *   autostart = yes            # optional, yes | no, default yes
+ *
+ * Lines end in LF or CRLF and hold at most CONFIG_LINE_MAX characters; a
+ * UTF-8 byte order mark at the very start is skipped. Keys, section keywords,
+ * the K/M/G suffixes, "0x" and the words of enumerated values are
+ * case-insensitive; partition names and paths are kept as written. Numbers
+ * are decimal or 0x hex. '#' cannot appear in a value.
+ *
+ * Every problem becomes one report "FILE:LINE: problem", prefixed inside a
+ * partition section by "partition 'NAME': ". A partition with any problem is
+ * refused (left out of partitions[], counted in refused_count) and parsing
+ * goes on. A problem in [tessera] leaves that key at its default (a repeated
+ * key keeps its first value).
+ */
+#ifndef TESSERA_HV_CONFIG_H
+#define TESSERA_HV_CONFIG_H
+
+#include "hv/log.h"
+#include "hv/types.h"
+
+/** The most [partition] sections one file may declare. */
+#define CONFIG_MAX_PARTITIONS 16
+
+/** The most virtual CPUs one partition may have. */
+#define CONFIG_MAX_VCPUS 8
+
+/** Size of a partition name buffer, including the NUL. */
+#define CONFIG_NAME_MAX 32
+
+/** Size of an image path buffer, including the NUL. */
+#define CONFIG_PATH_MAX 128
+
+/** The longest line accepted, not counting its CR/LF. */
+#define CONFIG_LINE_MAX 255
+
+/** Smallest and largest partition RAM. */
+#define CONFIG_MEMORY_MIN MiB(1)
+#define CONFIG_MEMORY_MAX GiB(64)
+
+/**
+ * Guest-physical range [CONFIG_HOLE_START, CONFIG_HOLE_END) left unbacked
+ * by RAM (legacy VGA memory and option ROMs): entry and load must avoid it.
+ */
+#define CONFIG_HOLE_START 0xA0000ULL
+#define CONFIG_HOLE_END   0x100000ULL
+
+/** Defaults of the [tessera] keys. */
+#define CONFIG_DEFAULT_SERIAL_PORT 0x3f8
+#define CONFIG_DEFAULT_SERIAL_BAUD 115200
+#define CONFIG_DEFAULT_LOGLEVEL    LOG_INFO
+
+/** What to do when a partition crashes (triple fault, unhandled exit...). */
+enum crash_action {
+	CRASH_STOP,
+	CRASH_RESTART,
+};
+
+/** One accepted [partition NAME] section, every field validated. */
+struct partition_config {
+	/* NUL-terminated, 1 to CONFIG_NAME_MAX - 1 of [A-Za-z0-9_-]. */
+	char name[CONFIG_NAME_MAX];
+	/* Multiple of 4 KiB in [CONFIG_MEMORY_MIN, CONFIG_MEMORY_MAX]. */
+	uint64_t memory_bytes;
+	/* Path on the boot volume: leading '\', '\' separators, NUL-terminated. */
+	char image[CONFIG_PATH_MAX];
+	/* Guest-physical; below memory_bytes, outside the hole, >= load. */
+	uint64_t entry;
+	/* Guest-physical load address of the flat image. */
+	uint64_t load;
+	/* 1..CONFIG_MAX_VCPUS. */
+	uint32_t vcpus;
+	enum crash_action on_crash;
+	bool autostart;
+	/* Line of the [partition] header in the file, for later messages. */
+	unsigned int line;
+};
+
+/** The whole parsed file: global settings and the accepted partitions. */
+struct tessera_config {
+	uint16_t serial_port;
+	uint32_t serial_baud;
+	enum log_level loglevel;
+	/* partitions[0 .. partition_count) in file order. */
+	struct partition_config partitions[CONFIG_MAX_PARTITIONS];
+	unsigned int partition_count;
+	/* Every problem reported, including those inside refused partitions. */
+	unsigned int error_count;
+	/* [partition] sections left out of partitions[] because of a problem. */
+	unsigned int refused_count;
+};
+
+/** Receives one problem, "FILE:LINE: problem", without a newline. */
+typedef void (*config_report_fn)(void *ctx, const char *message);
+
+/**
+ * Fills *out with the defaults, then parses text[0 .. length) (which need not
+ * be NUL-terminated and is never read beyond length) into it. Each problem is
+ * passed to report(ctx, message) when report is not NULL; file_name is used
+ * in the messages. Returns the number of problems (out->error_count). An
+ * empty file, or one without a valid partition, is not a problem in itself.
+ */
+unsigned int config_parse(const char *file_name, const char *text,
+			  size_t length, struct tessera_config *out,
+			  config_report_fn report, void *ctx);
+
+/** Sets the [tessera] defaults and empties the partition list and counts. */
+void config_set_defaults(struct tessera_config *out);
+
+#endif /* TESSERA_HV_CONFIG_H */

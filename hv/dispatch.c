@@ -1,0 +1,211 @@
+/*
+ * The dispatcher: the entry point of every VM exit. One table maps each basic
+ * exit reason (SDM Vol. 3, Appendix C) to a handler; an exit nobody can
+ * handle stops that partition with a diagnosis, never the hypervisor.
+ */
+#include "hv/exit.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/lapic.h"
+#include "arch/x86/vmcs.h"
+#include "arch/x86/vmx.h"
+
+/** Stops the partition: an exit Tessera does not (yet) emulate. */
+static enum exit_result exit_stop_unhandled(struct vcpu *vcpu, const struct vm_exit *exit)
+{
+	partition_stop(vcpu->partition, "%s (exit reason %u), qualification %#llx, guest rip %#llx",
+		       exit_reason_name(exit->reason), exit->reason,
+		       (unsigned long long)exit->qualification,
+		       (unsigned long long)exit->guest_rip);
+	return EXIT_STOPPED;
+}
+
+/** A triple fault: the guest machine would reset; Tessera stops it. */
+static enum exit_result exit_handle_triple_fault(struct vcpu *vcpu, const struct vm_exit *exit)
+{
+	return exit_stop_unhandled(vcpu, exit);
+}
+
+/** VMX instructions in a guest: VMX is not offered, so they are #UD. */
+static enum exit_result exit_inject_ud(struct vcpu *vcpu, const struct vm_exit *exit)
+{
+	vcpu_inject_exception(VECTOR_UD);
+	return EXIT_RESUME;
+}
+
+/** An interrupt for the host arrived while the guest ran. */
+static enum exit_result exit_handle_external_interrupt(struct vcpu *vcpu,
+						       const struct vm_exit *exit)
+{
+	/*
+	 * With "acknowledge interrupt on exit" the CPU already took the vector
+	 * from the APIC, so the host completes it here; otherwise it is still
+	 * pending and is taken through the IDT once interrupts are enabled.
+	 */
+	if (vmx_get_config()->has_ack_interrupt_on_exit) {
+		lapic_eoi();
+	} else {
+		__asm__ volatile("sti; nop; cli" ::: "memory");
+	}
+	return EXIT_RESCHEDULE;
+}
+
+/** The time slice is over. */
+static enum exit_result exit_handle_preemption_timer(struct vcpu *vcpu,
+						     const struct vm_exit *exit)
+{
+	return EXIT_RESCHEDULE;
+}
+
+/** HLT: with interrupts off the vCPU can never wake, so it is stopped. */
+static enum exit_result exit_handle_hlt(struct vcpu *vcpu, const struct vm_exit *exit)
+{
+	vcpu_advance_rip(exit);
+	if ((vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_IF) == 0) {
+		partition_stop(vcpu->partition, "halted with interrupts disabled at guest rip %#llx",
+			       (unsigned long long)exit->guest_rip);
+		return EXIT_STOPPED;
+	}
+	vcpu->state = VCPU_HALTED;
+	return EXIT_RESCHEDULE;
+}
+
+/** INVD, WBINVD: caches are coherent for the guest; INVD acts as WBINVD. */
+static enum exit_result exit_skip_instruction(struct vcpu *vcpu, const struct vm_exit *exit)
+{
+	vcpu_advance_rip(exit);
+	return EXIT_RESUME;
+}
+
+/** RDMSR/WRMSR: no MSR is virtualized yet, so every access is #GP(0). */
+static enum exit_result exit_handle_msr(struct vcpu *vcpu, const struct vm_exit *exit)
+{
+	vcpu_inject_exception_error(VECTOR_GP, 0);
+	return EXIT_RESUME;
+}
+
+/** An EPT violation outside the partition's RAM: stop with GPA and access. */
+static enum exit_result exit_handle_ept_violation(struct vcpu *vcpu, const struct vm_exit *exit)
+{
+	uint64_t q = exit->qualification;
+
+	partition_stop(vcpu->partition, "EPT_VIOLATION: %s of gpa %#llx at guest rip %#llx",
+		       (q & 4) ? "instruction fetch" : (q & 2) ? "write" : "read",
+		       (unsigned long long)vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS),
+		       (unsigned long long)exit->guest_rip);
+	return EXIT_STOPPED;
+}
+
+/*
+ * Every reason defaults to a diagnosed stop; the entries below override that
+ * default, which is what -Woverride-init would warn about.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
+const exit_handler_fn exit_handlers[EXIT_REASON_COUNT] = {
+	[0 ... EXIT_REASON_COUNT - 1] = exit_stop_unhandled,
+	[EXIT_REASON_EXTERNAL_INTERRUPT] = exit_handle_external_interrupt,
+	[EXIT_REASON_TRIPLE_FAULT] = exit_handle_triple_fault,
+	[EXIT_REASON_CPUID] = exit_handle_cpuid,
+	[EXIT_REASON_HLT] = exit_handle_hlt,
+	[EXIT_REASON_INVD] = exit_skip_instruction,
+	[EXIT_REASON_WBINVD] = exit_skip_instruction,
+	[EXIT_REASON_VMCALL] = exit_handle_vmcall,
+	[EXIT_REASON_VMCLEAR] = exit_inject_ud,
+	[EXIT_REASON_VMLAUNCH] = exit_inject_ud,
+	[EXIT_REASON_VMPTRLD] = exit_inject_ud,
+	[EXIT_REASON_VMPTRST] = exit_inject_ud,
+	[EXIT_REASON_VMREAD] = exit_inject_ud,
+	[EXIT_REASON_VMRESUME] = exit_inject_ud,
+	[EXIT_REASON_VMWRITE] = exit_inject_ud,
+	[EXIT_REASON_VMXOFF] = exit_inject_ud,
+	[EXIT_REASON_VMXON] = exit_inject_ud,
+	[EXIT_REASON_INVEPT] = exit_inject_ud,
+	[EXIT_REASON_INVVPID] = exit_inject_ud,
+	[EXIT_REASON_VMFUNC] = exit_inject_ud,
+	[EXIT_REASON_IO_INSTRUCTION] = exit_handle_io,
+	[EXIT_REASON_RDMSR] = exit_handle_msr,
+	[EXIT_REASON_WRMSR] = exit_handle_msr,
+	[EXIT_REASON_EPT_VIOLATION] = exit_handle_ept_violation,
+	[EXIT_REASON_PREEMPTION_TIMER] = exit_handle_preemption_timer,
+};
+#pragma GCC diagnostic pop
+
+/** Reports a VM entry that failed while loading guest state (SDM 26.8). */
+static enum exit_result exit_report_entry_failure_exit(struct vcpu *vcpu,
+						       const struct vm_exit *exit)
+{
+	partition_stop(vcpu->partition,
+		       "VM-entry failed: %s (exit reason %u), qualification %#llx, guest rip %#llx",
+		       exit_reason_name(exit->reason), exit->reason,
+		       (unsigned long long)exit->qualification,
+		       (unsigned long long)exit->guest_rip);
+	return EXIT_STOPPED;
+}
+
+/** Reads the exit, counts it and runs its handler. */
+enum exit_result exit_dispatch(struct vcpu *vcpu)
+{
+	struct vm_exit exit = {
+		.full_reason = vmcs_read32(VMCS_EXIT_REASON),
+		.qualification = vmcs_readl(VMCS_EXIT_QUALIFICATION),
+		.guest_rip = vmcs_readl(VMCS_GUEST_RIP),
+		.instruction_length = vmcs_read32(VMCS_EXIT_INSTRUCTION_LENGTH),
+	};
+
+	exit.reason = exit_reason_basic(exit.full_reason);
+	vcpu->exit_count++;
+	if (exit.reason < EXIT_REASON_COUNT) {
+		vcpu->exits_by_reason[exit.reason]++;
+	}
+	if (exit.full_reason & EXIT_REASON_ENTRY_FAILURE) {
+		return exit_report_entry_failure_exit(vcpu, &exit);
+	}
+	if (exit.reason >= EXIT_REASON_COUNT) {
+		return exit_stop_unhandled(vcpu, &exit);
+	}
+	return exit_handlers[exit.reason](vcpu, &exit);
+}
+
+/** Reports a failed VMLAUNCH/VMRESUME (VMfail) and stops the partition. */
+void exit_report_entry_failure(struct vcpu *vcpu, bool valid_vmcs)
+{
+	if (!valid_vmcs) {
+		partition_stop(vcpu->partition, "VM-entry failed: no valid current VMCS");
+		return;
+	}
+	uint32_t error = vmcs_read32(VMCS_INSTRUCTION_ERROR);
+
+	partition_stop(vcpu->partition, "VM-entry failed: VM-instruction error %u (%s), guest rip %#llx",
+		       error, vmx_instruction_error_name(error),
+		       (unsigned long long)vmcs_readl(VMCS_GUEST_RIP));
+}
+
+/** Moves the guest past the instruction that exited. */
+void vcpu_advance_rip(const struct vm_exit *exit)
+{
+	vmcs_writel(VMCS_GUEST_RIP, exit->guest_rip + exit->instruction_length);
+	/* The instruction completed: STI/MOV SS blocking ends with it (SDM 24.4.2). */
+	uint32_t interruptibility = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+
+	if (interruptibility & (VMCS_INTERRUPTIBILITY_STI | VMCS_INTERRUPTIBILITY_MOV_SS)) {
+		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
+			     interruptibility & ~(VMCS_INTERRUPTIBILITY_STI | VMCS_INTERRUPTIBILITY_MOV_SS));
+	}
+}
+
+/** Injects a hardware exception without error code (#UD, #DE, ...). */
+void vcpu_inject_exception(uint8_t vector)
+{
+	vmcs_write32(VMCS_ENTRY_INTERRUPTION_INFO,
+		     VMCS_INTR_INFO_VALID | (VMCS_INTR_TYPE_HW_EXCEPTION << VMCS_INTR_INFO_TYPE_SHIFT) |
+		     vector);
+}
+
+/** Injects a hardware exception with an error code (#GP(0), ...). */
+void vcpu_inject_exception_error(uint8_t vector, uint32_t error_code)
+{
+	vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR, error_code);
+	vmcs_write32(VMCS_ENTRY_INTERRUPTION_INFO,
+		     VMCS_INTR_INFO_VALID | VMCS_INTR_INFO_DELIVER_ERROR |
+		     (VMCS_INTR_TYPE_HW_EXCEPTION << VMCS_INTR_INFO_TYPE_SHIFT) | vector);
+}

@@ -1,0 +1,55 @@
+/*
+ * VM-exit handling: the dispatcher's view of one exit and the helpers that
+ * handlers share (advance RIP, inject an exception, stop the partition).
+ */
+#ifndef TESSERA_HV_EXIT_H
+#define TESSERA_HV_EXIT_H
+
+#include "hv/partition.h"
+
+/** What the dispatcher does after a handler. */
+enum exit_result {
+	EXIT_RESUME,     /* enter the same vCPU again */
+	EXIT_RESCHEDULE, /* let the scheduler pick (time slice over, vCPU halted) */
+	EXIT_STOPPED,    /* the partition was stopped */
+};
+
+/** The facts of one VM exit that every handler may need. */
+struct vm_exit {
+	uint32_t full_reason;
+	uint32_t reason;          /* basic exit reason */
+	uint64_t qualification;
+	uint64_t guest_rip;
+	uint32_t instruction_length;
+};
+
+/** A handler for one basic exit reason. */
+typedef enum exit_result (*exit_handler_fn)(struct vcpu *vcpu, const struct vm_exit *exit);
+
+/** The dispatch table: one entry per basic exit reason, none NULL. */
+extern const exit_handler_fn exit_handlers[EXIT_REASON_COUNT];
+
+/** Reads the exit, counts it and runs its handler. */
+enum exit_result exit_dispatch(struct vcpu *vcpu);
+
+/** Reports a failed VMLAUNCH/VMRESUME (VMfail) and stops the partition. */
+void exit_report_entry_failure(struct vcpu *vcpu, bool valid_vmcs);
+
+/** Moves the guest past the instruction that exited. */
+void vcpu_advance_rip(const struct vm_exit *exit);
+
+/** Injects a hardware exception without error code (#UD, #DE, ...). */
+void vcpu_inject_exception(uint8_t vector);
+
+/** Injects a hardware exception with an error code (#GP(0), ...). */
+void vcpu_inject_exception_error(uint8_t vector, uint32_t error_code);
+
+#define VECTOR_UD 6
+#define VECTOR_GP 13
+
+/* Handlers, each in the file of its subject. */
+enum exit_result exit_handle_cpuid(struct vcpu *vcpu, const struct vm_exit *exit);
+enum exit_result exit_handle_io(struct vcpu *vcpu, const struct vm_exit *exit);
+enum exit_result exit_handle_vmcall(struct vcpu *vcpu, const struct vm_exit *exit);
+
+#endif /* TESSERA_HV_EXIT_H */

@@ -1,0 +1,91 @@
+/*
+ * VMCALL: the hypercall ABI of hv/hypercall_abi.h. A bad call number or
+ * argument returns an error status to the guest and never harms anything
+ * outside the calling partition.
+ */
+#include "hv/exit.h"
+#include "hv/hypercall_abi.h"
+#include "arch/x86/msr.h"
+#include "arch/x86/vmcs.h"
+
+#define AR_DPL_SHIFT 5
+#define AR_DPL_MASK  0x3
+#define AR_CS_LONG   (1U << 13)
+
+/** True when the guest runs 64-bit code (IA-32e mode and CS.L). */
+static bool vcpu_in_64bit_mode(void)
+{
+	return (vmcs_read64(VMCS_GUEST_IA32_EFER) & EFER_LMA) != 0 &&
+	       (vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS) & AR_CS_LONG) != 0;
+}
+
+/** The guest's current privilege level: SS.DPL (SDM 24.4.1). */
+static unsigned int vcpu_cpl(void)
+{
+	return (vmcs_read32(VMCS_GUEST_SS_ACCESS_RIGHTS) >> AR_DPL_SHIFT) & AR_DPL_MASK;
+}
+
+/** TESSERA_HC_CONSOLE_WRITE: bytes from guest RAM to the partition's console. */
+static int64_t hypercall_console_write(struct vcpu *vcpu, uint64_t gpa, uint64_t length)
+{
+	const char *bytes;
+
+	if (length > TESSERA_HC_CONSOLE_WRITE_MAX) {
+		return TESSERA_HC_EINVAL;
+	}
+	if (length == 0) {
+		return TESSERA_HC_SUCCESS;
+	}
+	bytes = partition_gpa_to_ptr(vcpu->partition, gpa_init(gpa), length);
+	if (bytes == NULL) {
+		return TESSERA_HC_EFAULT;
+	}
+	vuart_output(&vcpu->partition->uart, bytes, length);
+	return TESSERA_HC_SUCCESS;
+}
+
+/** TESSERA_HC_PARTITION_INFO: who am I. */
+static int64_t hypercall_partition_info(struct vcpu *vcpu)
+{
+	const struct partition *p = vcpu->partition;
+
+	vcpu->regs.rbx = p->id;
+	vcpu->regs.rcx = p->vcpu_count;
+	vcpu->regs.rdx = p->config->memory_bytes >> 20;
+	return TESSERA_HC_SUCCESS;
+}
+
+/** VMCALL exit: run the call named in RAX and return its status in RAX. */
+enum exit_result exit_handle_vmcall(struct vcpu *vcpu, const struct vm_exit *exit)
+{
+	uint64_t mask = vcpu_in_64bit_mode() ? ~0ULL : 0xffffffffULL;
+	uint64_t call = vcpu->regs.rax & mask;
+	int64_t status;
+
+	if (vcpu_cpl() != 0) {
+		vcpu_inject_exception(VECTOR_UD);
+		return EXIT_RESUME;
+	}
+	switch (call) {
+	case TESSERA_HC_VERSION:
+		vcpu->regs.rbx = TESSERA_HC_ABI_VERSION;
+		status = TESSERA_HC_SUCCESS;
+		break;
+	case TESSERA_HC_PARTITION_INFO:
+		status = hypercall_partition_info(vcpu);
+		break;
+	case TESSERA_HC_CONSOLE_WRITE:
+		status = hypercall_console_write(vcpu, vcpu->regs.rbx & mask, vcpu->regs.rcx & mask);
+		break;
+	case TESSERA_HC_STOP:
+		vcpu->partition->exit_code = (uint32_t)vcpu->regs.rbx;
+		partition_stop(vcpu->partition, "exit code %u", (uint32_t)vcpu->regs.rbx);
+		return EXIT_STOPPED;
+	default:
+		status = TESSERA_HC_ENOSYS;
+		break;
+	}
+	vcpu->regs.rax = (uint64_t)status & mask;
+	vcpu_advance_rip(exit);
+	return EXIT_RESUME;
+}

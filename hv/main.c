@@ -1,0 +1,111 @@
+/*
+ * The hypervisor proper, from hand-off on: take the machine, build the
+ * partitions the configuration describes, and run them.
+ */
+#include "hv/boot_info.h"
+#include "hv/alloc.h"
+#include "hv/console.h"
+#include "hv/log.h"
+#include "hv/panic.h"
+#include "hv/partition.h"
+#include "hv/sched.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/cpu_setup.h"
+#include "arch/x86/lapic.h"
+#include "arch/x86/vmx.h"
+#include "drivers/uart16550.h"
+
+/* Memory below 1 MiB stays untouched: real-mode structures live there. */
+#define LOW_MEMORY_END MiB(1)
+
+static struct uart16550 console_uart;
+
+/** Writes console bytes to the physical UART. */
+static void hv_serial_sink(void *ctx, const char *buf, size_t len)
+{
+	uart16550_write(ctx, buf, len);
+}
+
+/** Opens the console UART the configuration names. */
+static void hv_console_init(const struct tessera_config *config)
+{
+	if (uart16550_init(&console_uart, config->serial_port, config->serial_baud)) {
+		console_set_sink(CONSOLE_SINK_SERIAL, hv_serial_sink, &console_uart);
+	}
+	log_set_level(config->loglevel);
+}
+
+/** Gives the allocator the free RAM of the memory map; returns the address limit. */
+static uint64_t hv_init_allocator(const struct boot_info *info)
+{
+	uint64_t limit = GiB(4);
+
+	alloc_init();
+	for (size_t i = 0; i < info->memory_count; i++) {
+		const struct boot_mem_region *r = &info->memory[i];
+		uint64_t base = MAX(r->base, LOW_MEMORY_END);
+		uint64_t end = r->base + r->size;
+
+		limit = MAX(limit, end);
+		if (r->type == BOOT_MEM_USABLE && end > base) {
+			alloc_add_free(hpa_init(base), end - base);
+		}
+	}
+	log_info("memory: %llu MiB free for partitions and the hypervisor",
+		 (unsigned long long)(alloc_pages_owned(OWNER_FREE) >> 8));
+	return limit;
+}
+
+/** Builds and starts every partition of the configuration. */
+static void hv_start_partitions(struct boot_info *info)
+{
+	const struct tessera_config *config = &info->config;
+
+	for (unsigned int i = 0; i < config->partition_count; i++) {
+		const struct partition_config *pc = &config->partitions[i];
+		struct partition *p = &partitions[i];
+
+		if (info->images[i].data == NULL) {
+			continue; /* already reported before hand-off */
+		}
+		if (!partition_create(p, i, pc, info->images[i].data, info->images[i].size)) {
+			log_error("partition '%s' refused; the others still start", pc->name);
+			continue;
+		}
+		if (pc->autostart) {
+			partition_start(p);
+		}
+	}
+}
+
+/** Continues on the boot CPU's own stack. */
+static NORETURN void hv_main(void *arg)
+{
+	struct boot_info *info = arg;
+
+	if (!vmx_cpu_enable(this_cpu())) {
+		panic("cannot enter VMX operation on the boot CPU");
+	}
+	hv_start_partitions(info);
+	log_debug("boot took %llu TSC ticks until the first VM entry",
+		  (unsigned long long)(cpu_rdtsc() - info->entry_tsc));
+	sched_run();
+}
+
+/** The hypervisor's entry after hand-off; never returns. */
+void hv_start(struct boot_info *info)
+{
+	struct percpu *cpu;
+	uint64_t phys_limit;
+
+	cpu_cli();
+	hv_console_init(&info->config);
+	log_info("boot services ended; Tessera owns the machine");
+	lapic_quiesce();
+	phys_limit = hv_init_allocator(info);
+	cpu = cpu_setup_boot_cpu(phys_limit);
+	if (cpu == NULL) {
+		panic("cannot set up the boot CPU");
+	}
+	cpu_switch_stack(cpu, hv_main, info);
+}

@@ -1,0 +1,91 @@
+/*
+ * A partition: an isolated guest machine with its own memory, vCPUs, EPT and
+ * virtual devices. Stopping one never affects another.
+ */
+#ifndef TESSERA_HV_PARTITION_H
+#define TESSERA_HV_PARTITION_H
+
+#include "arch/x86/ept.h"
+#include "arch/x86/exit_reasons.h"
+#include "arch/x86/guest_regs.h"
+#include "hv/config.h"
+#include "hv/layout.h"
+#include "hv/types.h"
+#include "hv/vuart.h"
+
+#define PARTITION_MAX CONFIG_MAX_PARTITIONS
+#define STOP_REASON_MAX 200
+
+/** Life cycle of a partition. */
+enum partition_state {
+	PARTITION_EMPTY,   /* slot unused */
+	PARTITION_READY,   /* memory and vCPUs built, not started */
+	PARTITION_RUNNING,
+	PARTITION_STOPPED,
+};
+
+/** Scheduling state of one vCPU. */
+enum vcpu_state {
+	VCPU_RUNNABLE,
+	VCPU_HALTED,  /* HLT: waits for an interrupt */
+	VCPU_STOPPED,
+};
+
+struct partition;
+
+/** One virtual CPU of a partition. */
+struct vcpu {
+	struct partition *partition;
+	unsigned int index;           /* within the partition */
+	enum vcpu_state state;
+	struct guest_regs regs;
+	hpa_t vmcs;
+	bool launched;                /* VMLAUNCH done; VMRESUME from now on */
+	uint16_t vpid;
+	uint64_t exit_count;
+	uint64_t exits_by_reason[EXIT_REASON_COUNT];
+};
+
+/** One contiguous piece of a partition's RAM in host memory. */
+struct partition_ram {
+	gpa_t gpa;
+	hpa_t hpa;
+	uint64_t size;
+};
+
+/** A partition and everything it owns. */
+struct partition {
+	unsigned int id;
+	enum partition_state state;
+	const struct partition_config *config;
+	const void *image;            /* the boot image, kept for restarts */
+	uint64_t image_size;
+	struct partition_ram ram[LAYOUT_MAX_GUEST_RAM_REGIONS];
+	size_t ram_count;
+	struct ept ept;
+	hpa_t io_bitmaps;             /* two pages: ports 0-0x7fff, 0x8000-0xffff */
+	hpa_t msr_bitmap;
+	struct vcpu vcpus[CONFIG_MAX_VCPUS];
+	unsigned int vcpu_count;
+	struct vuart uart;
+	uint64_t exit_code;
+	char stop_reason[STOP_REASON_MAX];
+};
+
+/** Builds a partition from its configuration and image; false on refusal. */
+bool partition_create(struct partition *p, unsigned int id, const struct partition_config *config,
+		      const void *image, uint64_t image_size);
+
+/** Marks the partition running and its vCPUs runnable. */
+void partition_start(struct partition *p);
+
+/** Stops every vCPU of the partition and reports why, once. */
+void partition_stop(struct partition *p, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/** Translates a guest-physical range inside the partition's RAM to a pointer. */
+void *partition_gpa_to_ptr(const struct partition *p, gpa_t gpa, uint64_t size);
+
+/** The partition table. */
+extern struct partition partitions[PARTITION_MAX];
+
+#endif /* TESSERA_HV_PARTITION_H */

@@ -1,0 +1,81 @@
+/*
+ * Round-robin over every runnable vCPU. Only the boot CPU runs vCPUs yet;
+ * the cursor lives in per-CPU data so that each CPU keeps its own place once
+ * the others are brought up.
+ */
+#include "hv/sched.h"
+#include "hv/exit.h"
+#include "hv/log.h"
+#include "hv/percpu.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/vmx.h"
+
+/** The next runnable vCPU after the cursor, or NULL when none can run. */
+static struct vcpu *sched_pick_next(void)
+{
+	unsigned int slots = PARTITION_MAX * CONFIG_MAX_VCPUS;
+	struct percpu *cpu = this_cpu();
+
+	for (unsigned int n = 1; n <= slots; n++) {
+		unsigned int slot = (cpu->sched_cursor + n) % slots;
+		struct partition *p = &partitions[slot / CONFIG_MAX_VCPUS];
+		unsigned int index = slot % CONFIG_MAX_VCPUS;
+
+		if (p->state == PARTITION_RUNNING && index < p->vcpu_count &&
+		    p->vcpus[index].state == VCPU_RUNNABLE) {
+			cpu->sched_cursor = slot;
+			return &p->vcpus[index];
+		}
+	}
+	return NULL;
+}
+
+/** True while some partition can still make progress. */
+static bool sched_any_running(void)
+{
+	for (unsigned int i = 0; i < PARTITION_MAX; i++) {
+		if (partitions[i].state == PARTITION_RUNNING) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/** Runs one vCPU until its slice ends, it halts, or its partition stops. */
+static void sched_run_vcpu(struct vcpu *vcpu)
+{
+	this_cpu()->current_vcpu = vcpu;
+	for (;;) {
+		enum vmx_enter_result entered = vmx_vcpu_run(vcpu);
+
+		if (entered != VMX_ENTER_EXITED) {
+			exit_report_entry_failure(vcpu, entered == VMX_ENTER_FAIL_VALID);
+			break;
+		}
+		if (exit_dispatch(vcpu) != EXIT_RESUME) {
+			break;
+		}
+	}
+	this_cpu()->current_vcpu = NULL;
+}
+
+/** Runs vCPUs on this CPU forever. */
+void sched_run(void)
+{
+	bool idle_reported = false;
+
+	for (;;) {
+		struct vcpu *vcpu = sched_pick_next();
+
+		if (vcpu != NULL) {
+			idle_reported = false;
+			sched_run_vcpu(vcpu);
+			continue;
+		}
+		if (!idle_reported && !sched_any_running()) {
+			log_info("all partitions stopped");
+			idle_reported = true;
+		}
+		cpu_relax();
+	}
+}
