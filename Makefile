@@ -86,11 +86,13 @@ $(BUILD)/obj/%.o: %.S | $(DEPS_STAMP)
 	$(Q)$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
 
 $(TESSERA_SO): $(HV_OBJS) linker.ld
-	$(LD) -nostdlib -znocombreloc -T linker.ld -shared -Bsymbolic \
+	@echo "  LD      $@"
+	$(Q)$(LD) -nostdlib -znocombreloc -T linker.ld -shared -Bsymbolic \
 		$(EFI_CRT0) $(HV_OBJS) $(EFI_LIBS) -o $@
 
 $(TESSERA_EFI): $(TESSERA_SO)
-	$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym \
+	@echo "  EFI     $@"
+	$(Q)$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym \
 		-j .rel -j .rela -j .reloc --target efi-app-x86_64 \
 		--subsystem=10 $< $@
 
@@ -125,9 +127,17 @@ HOST_SRCS := $(sort $(wildcard $(shell cat tests/unit/host-sources 2>/dev/null))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 UNIT_SUPPORT := $(wildcard tests/unit/support/*.c)
 
-$(BUILD)/unit/%: tests/unit/%.c $(HOST_SRCS) $(UNIT_SUPPORT) $(wildcard tests/unit/support/*.h) | $(DEPS_STAMP)
+HOST_OBJS := $(patsubst %.c,$(BUILD)/host/%.o,$(HOST_SRCS) $(UNIT_SUPPORT))
+
+$(BUILD)/host/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_CFLAGS) -o $@ $< $(HOST_SRCS) $(UNIT_SUPPORT) -lcmocka
+	@echo "  HOSTCC  $<"
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/unit/%: tests/unit/%.c $(HOST_OBJS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  HOSTLD  $@"
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -o $@ $< $(HOST_OBJS) -lcmocka
 
 unit: $(UNIT_TESTS)
 	tests/rig/run-tests --unit-only $(UNIT_TESTS)
@@ -147,4 +157,4 @@ lint: | $(DEPS_STAMP)
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/host -name '*.d' 2>/dev/null)

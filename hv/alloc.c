@@ -35,6 +35,14 @@ static uint64_t extent_end(const struct extent *extent)
 	return extent->base + (extent->pages << PAGE_SHIFT);
 }
 
+/** The extent [base, end) owned by owner; both page-aligned. */
+static struct extent extent_between(uint64_t base, uint64_t end, owner_t owner)
+{
+	return (struct extent){ .base = base,
+				.pages = (end - base) >> PAGE_SHIFT,
+				.owner = owner };
+}
+
 /** Whether lower ends exactly where upper starts and both share an owner. */
 static bool extents_can_merge(const struct extent *lower,
 			      const struct extent *upper)
@@ -131,17 +139,11 @@ static bool ledger_retag(size_t i, uint64_t start, uint64_t end, owner_t owner)
 	CHECK(owner != old.owner);
 
 	if (start > old.base) {
-		pieces[n++] = (struct extent){ .base = old.base,
-					       .pages = (start - old.base) >> PAGE_SHIFT,
-					       .owner = old.owner };
+		pieces[n++] = extent_between(old.base, start, old.owner);
 	}
-	pieces[n++] = (struct extent){ .base = start,
-				       .pages = (end - start) >> PAGE_SHIFT,
-				       .owner = owner };
+	pieces[n++] = extent_between(start, end, owner);
 	if (end < extent_end(&old)) {
-		pieces[n++] = (struct extent){ .base = end,
-					       .pages = (extent_end(&old) - end) >> PAGE_SHIFT,
-					       .owner = old.owner };
+		pieces[n++] = extent_between(end, extent_end(&old), old.owner);
 	}
 	return ledger_splice(i, 1, pieces, n);
 }
@@ -178,9 +180,7 @@ bool alloc_add_free(hpa_t base, uint64_t size)
 	if (i < ledger.count && ledger.extents[i].base < end) {
 		return false;
 	}
-	piece = (struct extent){ .base = start,
-				 .pages = (end - start) >> PAGE_SHIFT,
-				 .owner = OWNER_FREE };
+	piece = extent_between(start, end, OWNER_FREE);
 	return ledger_splice(i, 0, &piece, 1);
 }
 

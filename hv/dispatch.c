@@ -12,7 +12,7 @@
 /** Stops the partition: an exit Tessera does not (yet) emulate. */
 static enum exit_result exit_stop_unhandled(struct vcpu *vcpu, const struct vm_exit *exit)
 {
-	partition_stop(vcpu->partition, "%s (exit reason %u), qualification %#llx, guest rip %#llx",
+	partition_stop(vcpu->partition, "%s (exit reason %u), qualification 0x%llx, guest rip %#llx",
 		       exit_reason_name(exit->reason), exit->reason,
 		       (unsigned long long)exit->qualification,
 		       (unsigned long long)exit->guest_rip);
@@ -135,7 +135,7 @@ static enum exit_result exit_report_entry_failure_exit(struct vcpu *vcpu,
 						       const struct vm_exit *exit)
 {
 	partition_stop(vcpu->partition,
-		       "VM-entry failed: %s (exit reason %u), qualification %#llx, guest rip %#llx",
+		       "VM-entry failed: %s (exit reason %u), qualification 0x%llx, guest rip %#llx",
 		       exit_reason_name(exit->reason), exit->reason,
 		       (unsigned long long)exit->qualification,
 		       (unsigned long long)exit->guest_rip);

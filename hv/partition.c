@@ -3,10 +3,8 @@
  * the allocator, behind an EPT that maps exactly that RAM), its I/O and MSR
  * bitmaps, its vCPUs and its virtual devices.
  */
-#include <stdarg.h>
 #include "hv/partition.h"
 #include "hv/alloc.h"
-#include "hv/format.h"
 #include "hv/log.h"
 #include "hv/phys.h"
 #include "hv/string.h"
@@ -130,33 +128,4 @@ bool partition_create(struct partition *p, unsigned int id, const struct partiti
 		 (unsigned long long)config->entry,
 		 (unsigned long long)(p->ept.table_pages * PAGE_SIZE / 1024));
 	return true;
-}
-
-/** Marks the partition running and its vCPUs runnable. */
-void partition_start(struct partition *p)
-{
-	p->state = PARTITION_RUNNING;
-	for (unsigned int i = 0; i < p->vcpu_count; i++) {
-		p->vcpus[i].state = VCPU_RUNNABLE;
-	}
-	log_info("partition '%s' started", p->config->name);
-}
-
-/** Stops every vCPU of the partition and reports why, once. */
-void partition_stop(struct partition *p, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (p->state == PARTITION_STOPPED) {
-		return;
-	}
-	p->state = PARTITION_STOPPED;
-	for (unsigned int i = 0; i < p->vcpu_count; i++) {
-		p->vcpus[i].state = VCPU_STOPPED;
-	}
-	vuart_flush(&p->uart);
-	va_start(ap, fmt);
-	format_vsnprintf(p->stop_reason, sizeof(p->stop_reason), fmt, ap);
-	va_end(ap);
-	log_info("partition %s stopped: %s", p->config->name, p->stop_reason);
 }

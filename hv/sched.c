@@ -16,14 +16,15 @@ static struct vcpu *sched_pick_next(void)
 	unsigned int slots = PARTITION_MAX * CONFIG_MAX_VCPUS;
 	struct percpu *cpu = this_cpu();
 
-	for (unsigned int n = 1; n <= slots; n++) {
+	/* The cursor names the slot to consider first: the one after the last run. */
+	for (unsigned int n = 0; n < slots; n++) {
 		unsigned int slot = (cpu->sched_cursor + n) % slots;
 		struct partition *p = &partitions[slot / CONFIG_MAX_VCPUS];
 		unsigned int index = slot % CONFIG_MAX_VCPUS;
 
 		if (p->state == PARTITION_RUNNING && index < p->vcpu_count &&
 		    p->vcpus[index].state == VCPU_RUNNABLE) {
-			cpu->sched_cursor = slot;
+			cpu->sched_cursor = (slot + 1) % slots;
 			return &p->vcpus[index];
 		}
 	}

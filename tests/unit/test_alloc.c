@@ -391,6 +391,17 @@ struct live_range {
 	owner_t owner;
 };
 
+/** What the run exercised, so a change of seed cannot make it vacuous. */
+struct run_stats {
+	unsigned allocs;
+	unsigned allocs_refused;
+	unsigned allocs_below_limit;
+	unsigned frees;
+	unsigned reserves;
+	unsigned reserves_refused;
+	size_t most_extents;
+};
+
 /** The shadow model and the randomized run's state. */
 static struct {
 	owner_t owner[SHADOW_PAGES]; /* OWNER_NONE: not RAM */
@@ -398,16 +409,7 @@ static struct {
 	struct live_range live[MAX_LIVE];
 	size_t live_count;
 	uint64_t random_state;
-	/* What the run exercised, so a change of seed cannot make it vacuous. */
-	struct {
-		unsigned allocs;
-		unsigned allocs_refused;
-		unsigned allocs_below_limit;
-		unsigned frees;
-		unsigned reserves;
-		unsigned reserves_refused;
-		size_t most_extents;
-	} seen;
+	struct run_stats seen;
 } shadow;
 
 /** Next number of a xorshift64* generator: repeatable from its seed. */
@@ -678,35 +680,37 @@ static void random_wrong_owner_free(void)
 					 range->count, wrong));
 }
 
-/** Random RAM, then random operations, each checked against the model. */
-static void test_randomized_against_shadow(void **state)
+/** Resets the model and its generator to the fixed seed: no RAM at all. */
+static void shadow_reset(void)
 {
 	shadow.random_state = RANDOM_SEED;
 	shadow.total_pages = 0;
 	shadow.live_count = 0;
-	shadow.seen = (__typeof__(shadow.seen)){ 0 };
+	shadow.seen = (struct run_stats){ 0 };
 	for (size_t i = 0; i < SHADOW_PAGES; i++) {
 		shadow.owner[i] = OWNER_NONE;
 	}
-	random_add_ram();
-	assert_ledger_matches_shadow();
+}
 
-	for (int step = 0; step < RANDOM_STEPS; step++) {
-		uint64_t pick = random_between(0, 99);
+/** One random operation. */
+static void random_step(void)
+{
+	uint64_t pick = random_between(0, 99);
 
-		if (pick < 50) {
-			random_alloc();
-		} else if (pick < 85) {
-			random_free();
-		} else if (pick < 95) {
-			random_reserve();
-		} else {
-			random_wrong_owner_free();
-		}
-		assert_ledger_matches_shadow();
-		shadow.seen.most_extents = MAX(shadow.seen.most_extents,
-					       alloc_extent_count());
+	if (pick < 50) {
+		random_alloc();
+	} else if (pick < 85) {
+		random_free();
+	} else if (pick < 95) {
+		random_reserve();
+	} else {
+		random_wrong_owner_free();
 	}
+}
+
+/** Asserts the run exercised every path (a new seed must not skip any). */
+static void assert_run_was_thorough(void)
+{
 	print_message("randomized: %u allocs (%u below a limit), %u refused, "
 		      "%u frees, %u reserves, %u refused, up to %zu extents\n",
 		      shadow.seen.allocs, shadow.seen.allocs_below_limit,
@@ -720,10 +724,26 @@ static void test_randomized_against_shadow(void **state)
 	assert_true(shadow.seen.reserves > 20);
 	assert_true(shadow.seen.reserves_refused > 20);
 	assert_true(shadow.seen.most_extents > 300);
+}
+
+/** Random RAM, then random operations, each checked against the model. */
+static void test_randomized_against_shadow(void **state)
+{
+	shadow_reset();
+	random_add_ram();
+	assert_ledger_matches_shadow();
+
+	for (int step = 0; step < RANDOM_STEPS; step++) {
+		random_step();
+		assert_ledger_matches_shadow();
+		shadow.seen.most_extents = MAX(shadow.seen.most_extents,
+					       alloc_extent_count());
+	}
+	assert_run_was_thorough();
 
 	/* Free everything: back to the RAM as added, merged as it was. */
 	while (shadow.live_count > 0) {
-		struct live_range *range = &shadow.live[--shadow.live_count];
+		const struct live_range *range = &shadow.live[--shadow.live_count];
 
 		alloc_free(hpa_init(shadow_addr(range->page)), range->count,
 			   range->owner);
@@ -732,23 +752,26 @@ static void test_randomized_against_shadow(void **state)
 	assert_ledger_matches_shadow();
 }
 
+/* Every test starts from an empty ledger. */
+#define TEST(f) cmocka_unit_test_setup(f, setup_empty_ledger)
+
 /** Runs the allocator tests. */
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_add_free_aligns_inward, setup_empty_ledger),
-		cmocka_unit_test_setup(test_add_free_overlap_and_merge, setup_empty_ledger),
-		cmocka_unit_test_setup(test_add_free_limits, setup_empty_ledger),
-		cmocka_unit_test_setup(test_reserve, setup_empty_ledger),
-		cmocka_unit_test_setup(test_alloc_first_fit_aligned, setup_empty_ledger),
-		cmocka_unit_test_setup(test_alloc_below, setup_empty_ledger),
-		cmocka_unit_test_setup(test_alloc_too_little_memory, setup_empty_ledger),
-		cmocka_unit_test_setup(test_free_merges, setup_empty_ledger),
-		cmocka_unit_test_setup(test_bad_free_checks, setup_empty_ledger),
-		cmocka_unit_test_setup(test_bad_arguments_check, setup_empty_ledger),
-		cmocka_unit_test_setup(test_owner_of, setup_empty_ledger),
-		cmocka_unit_test_setup(test_ledger_capacity, setup_empty_ledger),
-		cmocka_unit_test_setup(test_randomized_against_shadow, setup_empty_ledger),
+		TEST(test_add_free_aligns_inward),
+		TEST(test_add_free_overlap_and_merge),
+		TEST(test_add_free_limits),
+		TEST(test_reserve),
+		TEST(test_alloc_first_fit_aligned),
+		TEST(test_alloc_below),
+		TEST(test_alloc_too_little_memory),
+		TEST(test_free_merges),
+		TEST(test_bad_free_checks),
+		TEST(test_bad_arguments_check),
+		TEST(test_owner_of),
+		TEST(test_ledger_capacity),
+		TEST(test_randomized_against_shadow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

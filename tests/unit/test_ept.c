@@ -255,9 +255,11 @@ static void assert_translates_all_edges(const struct ept *ept,
 	for (size_t i = 0; i < walk->leaf_count; i++) {
 		uint64_t start = leaves[i].gpa;
 		uint64_t end = start + leaves[i].size;
-		/* Leaves tile in order: a mapped neighbour byte is the next leaf's. */
-		bool next_touches = i + 1 < walk->leaf_count && leaves[i + 1].gpa == end;
-		bool prev_touches = i > 0 && leaves[i - 1].gpa + leaves[i - 1].size == start;
+		/* Leaves are in order: a mapped neighbouring byte is a neighbour's. */
+		bool next_touches = i + 1 < walk->leaf_count &&
+				    leaves[i + 1].gpa == end;
+		bool prev_touches = i > 0 &&
+				    leaves[i - 1].gpa + leaves[i - 1].size == start;
 
 		assert_translates(ept, requests, n, start, leaves[i].size);
 		assert_translates(ept, requests, n, end - 1, leaves[i].size);
@@ -559,6 +561,23 @@ static void assert_unchanged(const struct ept *ept, struct ept_snapshot *snap)
 	walk_free(&snap->walk);
 }
 
+/**
+ * Starts ept with a 1G page at 1G, a 4K page at 3G + 2M + 4K and a 2M page
+ * at 3G + 4M.
+ */
+static void map_one_of_each_size(struct ept *ept)
+{
+	assert_true(ept_init(ept, true, true));
+	assert_true(ept_map_range(ept, gpa_init(GiB(1)), hpa_init(TARGET_HPA),
+				  GiB(1), EPT_RWX, EPT_MT_WB));
+	assert_true(ept_map_range(ept, gpa_init(GiB(3) + MiB(2) + PAGE_SIZE),
+				  hpa_init(TARGET_HPA + PAGE_SIZE), PAGE_SIZE,
+				  EPT_RWX, EPT_MT_WB));
+	assert_true(ept_map_range(ept, gpa_init(GiB(3) + MiB(4)),
+				  hpa_init(TARGET_HPA + MiB(4)), MiB(2), EPT_RWX,
+				  EPT_MT_WB));
+}
+
 /** Mapping over an existing mapping, even partly, is refused. */
 static void test_overlap_refused(void **state)
 {
@@ -578,15 +597,7 @@ static void test_overlap_refused(void **state)
 		{ GiB(3) + MiB(4), PAGE_SIZE },           /* the 2M page */
 	};
 
-	assert_true(ept_init(&ept, true, true));
-	assert_true(ept_map_range(&ept, gpa_init(GiB(1)), hpa_init(TARGET_HPA),
-				  GiB(1), EPT_RWX, EPT_MT_WB));
-	assert_true(ept_map_range(&ept, gpa_init(GiB(3) + MiB(2) + PAGE_SIZE),
-				  hpa_init(TARGET_HPA + PAGE_SIZE), PAGE_SIZE,
-				  EPT_RWX, EPT_MT_WB));
-	assert_true(ept_map_range(&ept, gpa_init(GiB(3) + MiB(4)),
-				  hpa_init(TARGET_HPA + MiB(4)), MiB(2), EPT_RWX,
-				  EPT_MT_WB));
+	map_one_of_each_size(&ept);
 
 	for (size_t i = 0; i < ARRAY_SIZE(overlaps); i++) {
 		snapshot(&ept, &snap);

@@ -1,0 +1,20 @@
+/*
+ * Host stand-ins for the hardware below the exit handlers: a fake current
+ * VMCS, a fixed VMX configuration and a local APIC that counts EOIs.
+ */
+#ifndef TESSERA_TESTS_UNIT_SUPPORT_FAKE_VMCS_H
+#define TESSERA_TESTS_UNIT_SUPPORT_FAKE_VMCS_H
+
+#include "arch/x86/vmcs.h"
+#include "arch/x86/vmx_caps.h"
+
+/** Clears every field of the fake VMCS. */
+void fake_vmcs_reset(void);
+
+/** The configuration vmx_get_config() returns; tests may change it. */
+extern struct vmx_config fake_vmx_config;
+
+/** EOIs signalled so far. */
+extern unsigned int fake_lapic_eoi_count;
+
+#endif /* TESSERA_TESTS_UNIT_SUPPORT_FAKE_VMCS_H */

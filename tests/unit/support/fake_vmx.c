@@ -1,0 +1,21 @@
+/*
+ * Host stand-ins for arch/x86/vmx.c and arch/x86/lapic.c.
+ */
+#include "tests/unit/support/fake_vmcs.h"
+#include "arch/x86/lapic.h"
+#include "arch/x86/vmx.h"
+
+struct vmx_config fake_vmx_config = { .has_ack_interrupt_on_exit = true };
+unsigned int fake_lapic_eoi_count;
+
+/** The configuration every VMCS is built with. */
+const struct vmx_config *vmx_get_config(void)
+{
+	return &fake_vmx_config;
+}
+
+/** Counts an end-of-interrupt. */
+void lapic_eoi(void)
+{
+	fake_lapic_eoi_count++;
+}
