@@ -15,15 +15,31 @@
 struct partition partitions[PARTITION_MAX];
 static uint16_t next_vpid = 1;
 
-/** Allocates one guest RAM region, 2 MiB aligned when that is possible. */
+/**
+ * Host frames for a guest region such that host and guest addresses agree
+ * modulo 2 MiB: only then can the EPT map the region with 2 MiB pages.
+ */
+static bool partition_alloc_frames(uint64_t pages, gpa_t gpa, owner_t owner, hpa_t *out)
+{
+	uint64_t skew = (gpa_addr(gpa) % MiB(2)) / PAGE_SIZE;
+	hpa_t block;
+
+	if (pages >= PAGES_PER_2M && alloc_pages(pages + skew, PAGES_PER_2M, owner, &block)) {
+		if (skew > 0) {
+			alloc_free(block, skew, owner);
+		}
+		*out = hpa_init(hpa_addr(block) + skew * PAGE_SIZE);
+		return true;
+	}
+	return alloc_pages(pages, 1, owner, out);
+}
+
+/** Allocates, zeroes and maps one guest RAM region. */
 static bool partition_alloc_region(struct partition *p, const struct guest_region *g)
 {
-	uint64_t pages = g->size / PAGE_SIZE;
 	struct partition_ram *r = &p->ram[p->ram_count];
-	owner_t owner = OWNER_PARTITION(p->id);
 
-	if (!alloc_pages(pages, PAGES_PER_2M, owner, &r->hpa) &&
-	    !alloc_pages(pages, 1, owner, &r->hpa)) {
+	if (!partition_alloc_frames(g->size / PAGE_SIZE, g->base, OWNER_PARTITION(p->id), &r->hpa)) {
 		return false;
 	}
 	r->gpa = g->base;
