@@ -67,6 +67,7 @@ static void boot_load_images(EFI_HANDLE image, struct boot_info *info)
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
 	const char *why_not;
+	uint64_t loading_started;
 
 	boot_info.entry_tsc = cpu_rdtsc();
 	efi_console_start(st);
@@ -81,7 +82,12 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		efi_console_stop();
 		return EFI_LOAD_ERROR;
 	}
+	log_set_level(boot_info.config.loglevel);
+	loading_started = cpu_rdtsc();
 	boot_load_images(image, &boot_info);
+	log_debug("bench: entry_tsc=%llu image_load_ticks=%llu",
+		  (unsigned long long)boot_info.entry_tsc,
+		  (unsigned long long)(cpu_rdtsc() - loading_started));
 	boot_info.acpi_rsdp = efi_find_acpi_rsdp(st);
 	log_info("taking over the machine (ACPI RSDP at %#llx)",
 		 (unsigned long long)boot_info.acpi_rsdp);

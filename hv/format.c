@@ -211,7 +211,7 @@ static int64_t fetch_signed(enum length_modifier length, va_list *ap)
 	case LENGTH_SIZE:
 		/* There is no ssize_t here; %zd reads size_t's signed twin. */
 		return (int64_t)va_arg(*ap, size_t);
-	case LENGTH_INTMAX:
+	case LENGTH_INTMAX: /* NOLINT(bugprone-branch-clone): equal types only on LP64 */
 		return va_arg(*ap, intmax_t);
 	case LENGTH_PTRDIFF:
 		return va_arg(*ap, ptrdiff_t);
@@ -232,7 +232,7 @@ static uint64_t fetch_unsigned(enum length_modifier length, va_list *ap)
 		return va_arg(*ap, unsigned long);
 	case LENGTH_LONG_LONG:
 		return va_arg(*ap, unsigned long long);
-	case LENGTH_SIZE:
+	case LENGTH_SIZE: /* NOLINT(bugprone-branch-clone): equal types only on LP64 */
 		return va_arg(*ap, size_t);
 	case LENGTH_INTMAX:
 		return va_arg(*ap, uintmax_t);

@@ -139,6 +139,8 @@ bool partition_create(struct partition *p, unsigned int id, const struct partiti
 		return false;
 	}
 	p->state = PARTITION_READY;
+	log_debug("bench: partition=%s ept_bytes=%llu", config->name,
+		  (unsigned long long)(p->ept.table_pages * PAGE_SIZE));
 	log_info("partition '%s': %llu MiB RAM, %u vCPU(s), entry %#llx, EPT %llu KiB",
 		 config->name, (unsigned long long)(config->memory_bytes >> 20), p->vcpu_count,
 		 (unsigned long long)config->entry,

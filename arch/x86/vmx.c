@@ -48,7 +48,6 @@ void vmx_read_cap_msrs(struct vmx_cap_msrs *caps)
 /** NULL when this CPU can run Tessera; otherwise the reason, for the refusal line. */
 const char *vmx_probe(void)
 {
-	static char reason[160];
 	const char *missing = NULL;
 	uint64_t feature_control;
 
@@ -64,6 +63,8 @@ const char *vmx_probe(void)
 	}
 	vmx_read_cap_msrs(&vmx_caps);
 	if (!vmx_compute_config(&vmx_caps, &vmx_cfg, &missing)) {
+		static char reason[160];
+
 		format_snprintf(reason, sizeof(reason), "the CPU lacks a required VMX feature: %s",
 				missing);
 		return reason;
