@@ -106,8 +106,13 @@ static bool partition_build_bitmaps(struct partition *p)
 /** Creates the partition's vCPUs; all start at the configured entry. */
 static bool partition_build_vcpus(struct partition *p)
 {
-	p->vcpu_count = p->config->vcpus;
-	for (unsigned int i = 0; i < p->vcpu_count; i++) {
+	/* Secondary vCPUs need INIT/SIPI emulation, which does not exist yet. */
+	if (p->config->vcpus != 1) {
+		log_error("partition '%s': %u vCPUs asked, but this version runs exactly 1 "
+			  "vCPU per partition", p->config->name, p->config->vcpus);
+		return false;
+	}
+	for (unsigned int i = 0; i < p->config->vcpus; i++) {
 		struct vcpu *v = &p->vcpus[i];
 
 		memset(v, 0, sizeof(*v));
@@ -115,12 +120,37 @@ static bool partition_build_vcpus(struct partition *p)
 		v->index = i;
 		v->state = VCPU_STOPPED;
 		v->vpid = next_vpid++;
+		p->vcpu_count = i + 1;
 		if (!vmx_vcpu_create(v, p->config->entry)) {
 			log_error("partition '%s': cannot create vCPU %u", p->config->name, i);
 			return false;
 		}
 	}
 	return true;
+}
+
+/** Returns everything a partition owns to the allocator, scrubbing its RAM. */
+static void partition_release(struct partition *p)
+{
+	for (unsigned int i = 0; i < p->vcpu_count; i++) {
+		if (hpa_addr(p->vcpus[i].vmcs) != 0) {
+			vmx_vcpu_destroy(&p->vcpus[i]);
+		}
+	}
+	for (size_t i = 0; i < p->ram_count; i++) {
+		memset(hpa_to_ptr(p->ram[i].hpa), 0, p->ram[i].size);
+		alloc_free(p->ram[i].hpa, p->ram[i].size / PAGE_SIZE, OWNER_PARTITION(p->id));
+	}
+	if (hpa_addr(p->io_bitmaps) != 0) {
+		alloc_free(p->io_bitmaps, 2, OWNER_HYPERVISOR);
+	}
+	if (hpa_addr(p->msr_bitmap) != 0) {
+		alloc_free(p->msr_bitmap, 1, OWNER_HYPERVISOR);
+	}
+	ept_destroy(&p->ept);
+	p->ram_count = 0;
+	p->vcpu_count = 0;
+	p->state = PARTITION_EMPTY;
 }
 
 /** Builds a partition from its configuration and image; false on refusal. */
@@ -133,9 +163,13 @@ bool partition_create(struct partition *p, unsigned int id, const struct partiti
 	p->image = image;
 	p->image_size = image_size;
 	vuart_init(&p->uart, config->name);
+	if (config->on_crash == CRASH_RESTART) {
+		log_warn("partition '%s': on_crash = restart is not supported yet; it will stop",
+			 config->name);
+	}
 	if (!partition_build_memory(p) || !partition_load_image(p) ||
 	    !partition_build_bitmaps(p) || !partition_build_vcpus(p)) {
-		p->state = PARTITION_EMPTY;
+		partition_release(p);
 		return false;
 	}
 	p->state = PARTITION_READY;

@@ -1,0 +1,314 @@
+"""Shared code of Tessera's emulator rig (used by tests/rig/emu, run-tests, run-vmx).
+
+Boots a boot tree (an ESP directory) or a disk image in QEMU (OVMF, q35, TCG) or
+Bochs (OVMF, i440fx, VMX-capable CPU model) with a hard wall-clock timeout,
+watches the serial log and stops the emulator as soon as a line matches an
+"until" pattern. Every run works on its own copy of the disk in its own run
+directory under build/, so runs in parallel never share a file.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+ROOT = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+BUILD = os.path.join(ROOT, "build")
+OVMF = "/usr/share/ovmf/OVMF.fd"
+VGABIOS = "/usr/share/vgabios/vgabios.bin"
+QEMU = "qemu-system-x86_64"
+EMULATORS = ("qemu", "bochs")
+
+# OVMF prints this when it hands control to a boot option: the first one is the
+# boot application (\EFI\BOOT\BOOTX64.EFI), which is how boot time is measured.
+APP_STARTED = re.compile(r"BdsDxe: starting Boot")
+
+# OVMF's terminal driver sends VT100/ANSI sequences; a cursor move usually
+# stands for a new line (e.g. the shell's "Press ESC" countdown and prompt).
+_CURSOR_MOVE = re.compile(r"\x1b\[[0-9;]*[Hf]")
+_ESCAPE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean_lines(raw: bytes) -> list[str]:
+    """The serial output as text lines without escape sequences or CRs."""
+    text = raw.decode("utf-8", "replace")
+    text = _CURSOR_MOVE.sub("\n", text)
+    text = _ESCAPE.sub("", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return [_CONTROL.sub("", line) for line in text.split("\n")]
+
+
+def rel(path: str) -> str:
+    """A path as shown to people: relative to the work tree when inside it."""
+    r = os.path.relpath(path, ROOT)
+    return path if r.startswith("..") else r
+
+
+# --------------------------------------------------------------------------
+# What is installed
+# --------------------------------------------------------------------------
+_isolation_cache: list[str] | None = None
+
+
+def net_isolation() -> list[str] | None:
+    """A command prefix that runs Bochs without network (its VNC display must
+    not listen on the host), or None when this user cannot make one."""
+    global _isolation_cache
+    if _isolation_cache is None:
+        _isolation_cache = []
+        for prefix in (["unshare", "--net"], ["unshare", "--user", "--map-root-user", "--net"]):
+            try:
+                ok = subprocess.run(prefix + ["true"], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL).returncode == 0
+            except OSError:
+                ok = False
+            if ok:
+                _isolation_cache = prefix
+                break
+    return _isolation_cache or None
+
+
+def missing(emulator: str) -> str | None:
+    """Why `emulator` cannot run here, or None when it can."""
+    if emulator not in EMULATORS:
+        return f"unknown emulator '{emulator}' (known: {', '.join(EMULATORS)})"
+    if not os.path.isfile(OVMF):
+        return f"OVMF firmware {OVMF} is missing (Debian package ovmf)"
+    if emulator == "qemu":
+        if not shutil.which(QEMU):
+            return f"{QEMU} is not installed (Debian package qemu-system-x86)"
+        return None
+    if not shutil.which("bochs"):
+        return "bochs is not installed (Debian packages bochs, bochsbios)"
+    if not os.path.isfile(VGABIOS):
+        return f"{VGABIOS} is missing (Debian package vgabios)"
+    if net_isolation() is None:
+        return "cannot run Bochs in a network namespace (unshare --net fails); its VNC display would listen on the network"
+    return None
+
+
+# --------------------------------------------------------------------------
+# Disks and command lines
+# --------------------------------------------------------------------------
+def prepare_disk(source: str, run_dir: str, conf: str | None = None) -> str:
+    """Copies the boot tree (or disk image) `source` into run_dir; with `conf`,
+    the copy's tessera/tessera.conf is replaced by that file. Returns the copy."""
+    if os.path.isdir(source):
+        if not os.path.isfile(os.path.join(source, "EFI", "BOOT", "BOOTX64.EFI")):
+            raise RigError(f"{rel(source)} holds no EFI/BOOT/BOOTX64.EFI (run make first?)")
+        disk = os.path.join(run_dir, "esp")
+        shutil.copytree(source, disk, ignore=shutil.ignore_patterns(".*"))
+        if conf is not None:
+            os.makedirs(os.path.join(disk, "tessera"), exist_ok=True)
+            shutil.copyfile(conf, os.path.join(disk, "tessera", "tessera.conf"))
+        return disk
+    if os.path.isfile(source):
+        if conf is not None:
+            raise RigError(f"cannot replace tessera.conf inside the disk image {rel(source)}; boot a directory")
+        disk = os.path.join(run_dir, "disk.img")
+        shutil.copyfile(source, disk)
+        return disk
+    raise RigError(f"no boot tree or disk image at {source}")
+
+
+def qemu_argv(disk: str, serial: list[str], cpus: int = 1, memory: int = 512,
+              accel: list[str] | None = None) -> list[str]:
+    """QEMU on q35 with OVMF; `serial` are the -serial/-monitor options."""
+    if "," in disk or ":" in disk:
+        raise RigError(f"QEMU cannot take a path with ',' or ':' in it: {disk}")
+    if os.path.isdir(disk):
+        drive = f"format=raw,file=fat:rw:{disk}"
+    else:
+        drive = f"format=raw,file={disk}"
+    return [QEMU, "-machine", "q35", "-m", str(memory), "-smp", str(cpus),
+            "-bios", OVMF, "-drive", drive, "-nographic", *serial,
+            "-net", "none", "-no-reboot",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", *(accel or [])]
+
+
+def write_bochsrc(run_dir: str, disk: str, com1: str, cpus: int = 1, memory: int = 512) -> str:
+    """Writes run_dir/bochsrc and run_dir/bochs.cmds (the debugger's commands:
+    Debian's Bochs stops at its debugger prompt unless told to continue)."""
+    if os.path.isdir(disk):
+        ata = f"type=disk, path=\"{disk}\", mode=vvfat, journal=vvfat.journal"
+    else:
+        ata = f"type=disk, path=\"{disk}\", mode=flat"
+    rc = os.path.join(run_dir, "bochsrc")
+    with open(rc, "w") as f:
+        f.write(f"""# Written by tests/rig/emulib.py for one run.
+megs: {memory}
+romimage: file={OVMF}, address=0xffe00000
+vgaromimage: file={VGABIOS}
+pci: enabled=1, chipset=i440fx
+cpu: model=corei7_haswell_4770, count={cpus}
+clock: sync=none
+ata0-master: {ata}
+com1: {com1}
+display_library: rfb, options="timeout=0"
+log: bochs.log
+panic: action=fatal
+speaker: enabled=0
+mouse: enabled=0
+port_e9_hack: enabled=1
+""")
+    with open(os.path.join(run_dir, "bochs.cmds"), "w") as f:
+        f.write("c\n")
+    return rc
+
+
+def bochs_argv(run_dir: str) -> list[str]:
+    return [*(net_isolation() or []), "bochs", "-q", "-f", "bochsrc", "-rc", "bochs.cmds"]
+
+
+def new_run_dir(parent: str, prefix: str) -> str:
+    os.makedirs(parent, exist_ok=True)
+    return tempfile.mkdtemp(dir=parent, prefix=prefix)
+
+
+class RigError(Exception):
+    """A problem with the rig's inputs (not a test verdict)."""
+
+
+# --------------------------------------------------------------------------
+# Running with a timeout
+# --------------------------------------------------------------------------
+_live: set[subprocess.Popen] = set()
+_live_lock = threading.Lock()
+
+
+def _stop(p: subprocess.Popen) -> None:
+    """Ends the emulator's process group: SIGTERM, then SIGKILL after 3 s."""
+    for sig, grace in ((signal.SIGTERM, 3), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(p.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(grace)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def stop_all(*_args) -> None:
+    """Stops every emulator still running (for signal handlers)."""
+    with _live_lock:
+        procs = list(_live)
+    for p in procs:
+        _stop(p)
+
+
+def install_signal_handlers() -> None:
+    def handler(signum, _frame):
+        stop_all()
+        os._exit(128 + signum)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
+
+
+@dataclass
+class Result:
+    outcome: str               # "until" (matched), "timeout", "exited" (emulator ended by itself)
+    seconds: float             # wall-clock time from start to stop
+    app_seconds: float | None  # when OVMF started the boot application
+    exit_status: int | None    # the emulator's, when it ended by itself
+    run_dir: str
+    serial: str                # raw serial log
+    lines: list[str] = field(default_factory=list)  # cleaned serial lines
+    matched: str | None = None  # the line that matched "until"
+
+    def describe(self, emulator: str, until: str | None, timeout: float) -> str:
+        if self.outcome == "until":
+            return f"matched /{until}/ after {self.seconds:.1f} s"
+        last = next((l for l in reversed(self.lines) if l.strip()), None)
+        tail = f"; last serial line: {last.strip()!r}" if last else "; no serial output"
+        if self.outcome == "timeout":
+            what = f" before /{until}/ matched" if until else ""
+            return f"timed out after {timeout:g} s{what}{tail}"
+        status = self.exit_status
+        extra = ""
+        if emulator == "qemu" and status is not None and status & 1 and status > 1:
+            extra = f" (isa-debug-exit value {status >> 1})"
+        what = f" before /{until}/ matched" if until else ""
+        return f"{emulator} exited with status {status}{extra}{what}{tail}"
+
+
+def boot(emulator: str, source: str, run_dir: str, timeout: float, until: str | None = None,
+         conf: str | None = None, cpus: int = 1, memory: int = 512) -> Result:
+    """Boots `source` (boot tree or disk image) in `emulator`, with the serial
+    log in run_dir/serial.log (raw) and run_dir/serial.txt (cleaned)."""
+    reason = missing(emulator)
+    if reason:
+        raise RigError(reason)
+    until_re = re.compile(until) if until else None
+    disk = prepare_disk(source, run_dir, conf)
+    serial = os.path.join(run_dir, "serial.log")
+    open(serial, "wb").close()
+    if emulator == "qemu":
+        argv = qemu_argv(disk, ["-serial", f"file:{serial}", "-monitor", "none"], cpus, memory)
+    else:
+        write_bochsrc(run_dir, os.path.basename(disk), "enabled=1, mode=file, dev=serial.log", cpus, memory)
+        argv = bochs_argv(run_dir)
+    # coreutils timeout is a second line of defence: it ends the emulator even
+    # if this process dies without cleaning up.
+    argv = ["timeout", "-k", "5", str(int(timeout) + 30), *argv]
+    env = dict(os.environ, TMPDIR=run_dir)  # QEMU's vvfat keeps its scratch file there
+    with open(os.path.join(run_dir, "emulator.out"), "wb") as out:
+        with _live_lock:
+            start = time.monotonic()
+            p = subprocess.Popen(argv, cwd=run_dir, stdin=subprocess.DEVNULL, stdout=out,
+                                 stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            _live.add(p)
+    with open(os.path.join(run_dir, "command"), "w") as f:
+        f.write(" ".join(argv) + "\n")
+
+    buf, checked, app_seconds, outcome, matched = b"", 0, None, "timeout", None
+    try:
+        with open(serial, "rb") as f:
+            while True:
+                exited = p.poll() is not None
+                now = time.monotonic() - start
+                chunk = f.read()
+                if chunk:
+                    buf += chunk
+                    lines = clean_lines(buf)
+                    if app_seconds is None and any(APP_STARTED.search(l) for l in lines):
+                        app_seconds = now
+                    # The last line may be incomplete (a prompt): look at it again next time.
+                    for line in lines[checked:]:
+                        if until_re and until_re.search(line):
+                            outcome, matched = "until", line
+                            break
+                    checked = max(len(lines) - 1, 0)
+                if matched is not None:
+                    break
+                if exited:
+                    outcome = "exited"
+                    break
+                if now >= timeout:
+                    break
+                time.sleep(0.1)
+    finally:
+        seconds = time.monotonic() - start
+        if p.poll() is None:
+            _stop(p)
+        with _live_lock:
+            _live.discard(p)
+    with open(serial, "rb") as f:
+        raw = f.read()
+    lines = clean_lines(raw)
+    with open(os.path.join(run_dir, "serial.txt"), "w") as f:
+        f.write("\n".join(lines))
+    if app_seconds is None and any(APP_STARTED.search(l) for l in lines):
+        app_seconds = seconds
+    status = p.returncode if outcome == "exited" else None
+    if status is not None and status < 0:
+        status = 128 - status
+    return Result(outcome, seconds, app_seconds, status, run_dir, serial, lines, matched)
