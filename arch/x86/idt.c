@@ -95,7 +95,9 @@ static void trap_print_backtrace(uint64_t rbp)
 		if (rbp == 0 || (rbp & 7) != 0 || frame[1] == 0) {
 			break;
 		}
-		log_error("  #%d return address %#llx", depth, (unsigned long long)frame[1]);
+		log_error("  #%d return address %#llx (tessera.so+%#llx)", depth,
+			  (unsigned long long)frame[1],
+			  (unsigned long long)(frame[1] - (uint64_t)ImageBase));
 		rbp = frame[0];
 	}
 }
@@ -128,7 +130,8 @@ static NORETURN void trap_report_exception(const struct trap_frame *f)
 	log_error("  cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx",
 		  (unsigned long long)cpu_read_cr0(), (unsigned long long)cpu_read_cr2(),
 		  (unsigned long long)cpu_read_cr3(), (unsigned long long)cpu_read_cr4());
-	log_error("  backtrace (image base %#llx):", (unsigned long long)(uint64_t)ImageBase);
+	log_error("  at tessera.so+%#llx; backtrace (addr2line -e build/tessera.so OFFSET):",
+		  (unsigned long long)(f->rip - (uint64_t)ImageBase));
 	trap_print_backtrace(f->rbp);
 	log_error("PANIC: all CPUs halted");
 	cpu_halt_forever();

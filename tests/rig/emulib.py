@@ -136,10 +136,11 @@ def qemu_argv(disk: str, serial: list[str], cpus: int = 1, memory: int = 512,
 def write_bochsrc(run_dir: str, disk: str, com1: str, cpus: int = 1, memory: int = 512) -> str:
     """Writes run_dir/bochsrc and run_dir/bochs.cmds (the debugger's commands:
     Debian's Bochs stops at its debugger prompt unless told to continue)."""
+    name = os.path.relpath(disk, run_dir)
     if os.path.isdir(disk):
-        ata = f"type=disk, path=\"{disk}\", mode=vvfat, journal=vvfat.journal"
+        ata = f"type=disk, path=\"{name}\", mode=vvfat, journal=vvfat.journal"
     else:
-        ata = f"type=disk, path=\"{disk}\", mode=flat"
+        ata = f"type=disk, path=\"{name}\", mode=flat"
     rc = os.path.join(run_dir, "bochsrc")
     with open(rc, "w") as f:
         f.write(f"""# Written by tests/rig/emulib.py for one run.
@@ -223,6 +224,7 @@ class Result:
     serial: str                # raw serial log
     lines: list[str] = field(default_factory=list)  # cleaned serial lines
     matched: str | None = None  # the line that matched "until"
+    note: str | None = None     # the emulator's own last words when it ended by itself
 
     def describe(self, emulator: str, until: str | None, timeout: float) -> str:
         if self.outcome == "until":
@@ -237,7 +239,8 @@ class Result:
         if emulator == "qemu" and status is not None and status & 1 and status > 1:
             extra = f" (isa-debug-exit value {status >> 1})"
         what = f" before /{until}/ matched" if until else ""
-        return f"{emulator} exited with status {status}{extra}{what}{tail}"
+        note = f" ({self.note})" if self.note else ""
+        return f"{emulator} exited with status {status}{extra}{note}{what}{tail}"
 
 
 def boot(emulator: str, source: str, run_dir: str, timeout: float, until: str | None = None,
@@ -254,7 +257,7 @@ def boot(emulator: str, source: str, run_dir: str, timeout: float, until: str | 
     if emulator == "qemu":
         argv = qemu_argv(disk, ["-serial", f"file:{serial}", "-monitor", "none"], cpus, memory)
     else:
-        write_bochsrc(run_dir, os.path.basename(disk), "enabled=1, mode=file, dev=serial.log", cpus, memory)
+        write_bochsrc(run_dir, disk, "enabled=1, mode=file, dev=serial.log", cpus, memory)
         argv = bochs_argv(run_dir)
     # coreutils timeout is a second line of defence: it ends the emulator even
     # if this process dies without cleaning up.
@@ -311,4 +314,19 @@ def boot(emulator: str, source: str, run_dir: str, timeout: float, until: str | 
     status = p.returncode if outcome == "exited" else None
     if status is not None and status < 0:
         status = 128 - status
-    return Result(outcome, seconds, app_seconds, status, run_dir, serial, lines, matched)
+    note = _last_words(emulator, run_dir) if outcome == "exited" else None
+    return Result(outcome, seconds, app_seconds, status, run_dir, serial, lines, matched, note)
+
+
+def _last_words(emulator: str, run_dir: str) -> str | None:
+    """Why the emulator says it ended: Bochs' first panic, QEMU's last message."""
+    if emulator == "bochs":
+        name, pick = "bochs.log", lambda ls: next((l for l in ls if ">>PANIC<<" in l), None)
+    else:
+        name, pick = "emulator.out", lambda ls: next((l for l in reversed(ls) if l.strip()), None)
+    try:
+        with open(os.path.join(run_dir, name), errors="replace") as f:
+            line = pick(f.read().splitlines())
+    except OSError:
+        return None
+    return line.strip()[:200] if line else None
