@@ -49,6 +49,23 @@ static enum exit_result exit_handle_external_interrupt(struct vcpu *vcpu,
 	return EXIT_RESCHEDULE;
 }
 
+/**
+ * An NMI arrived while the guest ran (NMI exiting): it was meant for the
+ * host, so it is delivered to the host's own handler. Exceptions never exit
+ * (the exception bitmap is empty), so anything else is a diagnosis.
+ */
+static enum exit_result exit_handle_exception_nmi(struct vcpu *vcpu, const struct vm_exit *exit)
+{
+	uint32_t info = vmcs_read32(VMCS_EXIT_INTERRUPTION_INFO);
+	uint32_t type = (info >> VMCS_INTR_INFO_TYPE_SHIFT) & 7;
+
+	if ((info & VMCS_INTR_INFO_VALID) != 0 && type == VMCS_INTR_TYPE_NMI) {
+		host_deliver_nmi();
+		return EXIT_RESUME;
+	}
+	return exit_stop_unhandled(vcpu, exit);
+}
+
 /** The time slice is over. */
 static enum exit_result exit_handle_preemption_timer(struct vcpu *vcpu,
 						     const struct vm_exit *exit)
@@ -103,6 +120,7 @@ static enum exit_result exit_handle_ept_violation(struct vcpu *vcpu, const struc
 #pragma GCC diagnostic ignored "-Woverride-init"
 const exit_handler_fn exit_handlers[EXIT_REASON_COUNT] = {
 	[0 ... EXIT_REASON_COUNT - 1] = exit_stop_unhandled,
+	[EXIT_REASON_EXCEPTION_NMI] = exit_handle_exception_nmi,
 	[EXIT_REASON_EXTERNAL_INTERRUPT] = exit_handle_external_interrupt,
 	[EXIT_REASON_TRIPLE_FAULT] = exit_handle_triple_fault,
 	[EXIT_REASON_CPUID] = exit_handle_cpuid,

@@ -140,6 +140,11 @@ static NORETURN void trap_report_exception(const struct trap_frame *f)
 /** Called by isr.S for every interrupt and exception in root mode. */
 void x86_trap(struct trap_frame *frame)
 {
+	/* An NMI is an event, not a bug: nothing sends one to Tessera yet. */
+	if (frame->vector == VECTOR_NMI) {
+		log_warn("NMI received in root mode (ignored)");
+		return;
+	}
 	if (frame->vector >= FIRST_EXTERNAL_VECTOR) {
 		lapic_eoi();
 		return;

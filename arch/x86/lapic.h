@@ -11,4 +11,7 @@ void lapic_quiesce(void);
 /** Signals end-of-interrupt to the local APIC. */
 void lapic_eoi(void);
 
+/** Runs the host's NMI handler for an NMI that caused a VM exit. */
+void host_deliver_nmi(void);
+
 #endif /* TESSERA_ARCH_X86_LAPIC_H */

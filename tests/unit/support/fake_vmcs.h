@@ -17,4 +17,7 @@ extern struct vmx_config fake_vmx_config;
 /** EOIs signalled so far. */
 extern unsigned int fake_lapic_eoi_count;
 
+/** NMIs handed to the host so far. */
+extern unsigned int fake_host_nmi_count;
+
 #endif /* TESSERA_TESTS_UNIT_SUPPORT_FAKE_VMCS_H */

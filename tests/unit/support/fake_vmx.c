@@ -7,6 +7,7 @@
 
 struct vmx_config fake_vmx_config = { .has_ack_interrupt_on_exit = true };
 unsigned int fake_lapic_eoi_count;
+unsigned int fake_host_nmi_count;
 
 /** The configuration every VMCS is built with. */
 const struct vmx_config *vmx_get_config(void)
@@ -18,4 +19,10 @@ const struct vmx_config *vmx_get_config(void)
 void lapic_eoi(void)
 {
 	fake_lapic_eoi_count++;
+}
+
+/** Counts an NMI handed to the host. */
+void host_deliver_nmi(void)
+{
+	fake_host_nmi_count++;
 }
