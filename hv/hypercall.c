@@ -78,7 +78,9 @@ enum exit_result exit_handle_vmcall(struct vcpu *vcpu, const struct vm_exit *exi
 		status = hypercall_console_write(vcpu, vcpu->regs.rbx & mask, vcpu->regs.rcx & mask);
 		break;
 	case TESSERA_HC_STOP:
-		vcpu->partition->exit_code = (uint32_t)vcpu->regs.rbx;
+		if (vcpu->partition->state != PARTITION_STOPPED) {
+			vcpu->partition->exit_code = (uint32_t)vcpu->regs.rbx;
+		}
 		partition_stop(vcpu->partition, "exit code %u", (uint32_t)vcpu->regs.rbx);
 		return EXIT_STOPPED;
 	default:

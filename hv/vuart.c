@@ -23,6 +23,10 @@
 #define MCR_LOOP 0x10
 /* Modem status with the lines a null-modem cable would show: CTS, DSR, DCD. */
 #define MSR_READY 0xb0
+#define MCR_DTR  0x01
+#define MCR_RTS  0x02
+#define MCR_OUT1 0x04
+#define MCR_OUT2 0x08
 
 /** Resets the UART to its power-on state. */
 void vuart_init(struct vuart *uart, const char *name)
@@ -40,24 +44,39 @@ void vuart_flush(struct vuart *uart)
 	}
 }
 
-/** Adds one byte; control characters never reach the operator's terminal. */
+/**
+ * A byte as it may reach the operator's terminal: C0 controls, DEL and every
+ * byte >= 0x80 (which includes the C1 controls, raw or UTF-8 encoded, that
+ * some terminals obey) become '?', so a guest cannot drive the terminal.
+ */
+static char vuart_printable(char c)
+{
+	unsigned char u = (unsigned char)c;
+
+	return (u < 0x20 && u != '\t') || u >= 0x7f ? '?' : c;
+}
+
+/** Adds one byte to the current line; a full line goes out at once. */
 static void vuart_put_byte(struct vuart *uart, char c)
 {
 	uart->bytes_written++;
 	if (c == '\n') {
-		console_write_line(uart->name, uart->line, uart->line_length);
+		/* A line cut at VUART_LINE_MAX was shown already: no empty line. */
+		if (uart->line_length > 0 || !uart->wrapped) {
+			console_write_line(uart->name, uart->line, uart->line_length);
+		}
 		uart->line_length = 0;
+		uart->wrapped = false;
 		return;
 	}
 	if (c == '\r') {
 		return;
 	}
-	if ((c >= 0 && c < 0x20 && c != '\t') || c == 0x7f) {
-		c = '?';
-	}
-	uart->line[uart->line_length++] = c;
+	uart->wrapped = false;
+	uart->line[uart->line_length++] = vuart_printable(c);
 	if (uart->line_length == VUART_LINE_MAX) {
 		vuart_flush(uart);
+		uart->wrapped = true;
 	}
 }
 
@@ -67,6 +86,16 @@ void vuart_output(struct vuart *uart, const char *bytes, size_t length)
 	for (size_t i = 0; i < length; i++) {
 		vuart_put_byte(uart, bytes[i]);
 	}
+}
+
+/**
+ * Modem status in loopback mode: the outputs are wired back to the inputs,
+ * DTR to DSR, RTS to CTS, OUT1 to RI, OUT2 to DCD (8250 drivers probe this).
+ */
+static uint8_t vuart_loopback_status(uint8_t mcr)
+{
+	return (uint8_t)(((mcr & MCR_DTR) ? 0x20 : 0) | ((mcr & MCR_RTS) ? 0x10 : 0) |
+			 ((mcr & MCR_OUT1) ? 0x40 : 0) | ((mcr & MCR_OUT2) ? 0x80 : 0));
 }
 
 /** A guest IN from base + offset (offset 0-7). */
@@ -88,7 +117,7 @@ uint8_t vuart_read(struct vuart *uart, uint16_t offset)
 	case REG_LSR:
 		return LSR_THRE | LSR_TEMT;
 	case REG_MSR:
-		return (uart->mcr & MCR_LOOP) != 0 ? 0 : MSR_READY;
+		return (uart->mcr & MCR_LOOP) != 0 ? vuart_loopback_status(uart->mcr) : MSR_READY;
 	case REG_SCR:
 		return uart->scr;
 	default:

@@ -23,6 +23,7 @@ struct vuart {
 	uint8_t dlm;
 	char line[VUART_LINE_MAX];
 	size_t line_length;
+	bool wrapped;       /* the last line was cut at VUART_LINE_MAX */
 	uint64_t bytes_written;
 };
 
