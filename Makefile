@@ -128,6 +128,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/te
 UNIT_SUPPORT := $(wildcard tests/unit/support/*.c)
 
 HOST_OBJS := $(patsubst %.c,$(BUILD)/host/%.o,$(HOST_SRCS) $(UNIT_SUPPORT))
+.SECONDARY: $(HOST_OBJS)
 
 $(BUILD)/host/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)

@@ -111,7 +111,7 @@ static bool is_blank(char c)
 /** ASCII-only lowercase: the file's keywords are ASCII whatever the locale. */
 static char ascii_lower(char c)
 {
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	return (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
 }
 
 /** Builds a span. */
@@ -447,7 +447,7 @@ static bool parse_image(struct parser *parser, struct span value)
 		path[used++] = '\\';
 	}
 	for (size_t i = 0; i < value.length; i++) {
-		char c = is_separator(value.start[i]) ? '\\' : value.start[i];
+		char c = (char)(is_separator(value.start[i]) ? '\\' : value.start[i]);
 		const char *problem = path_char_problem(c);
 
 		if (problem != NULL) {

@@ -53,7 +53,7 @@ static char vuart_printable(char c)
 {
 	unsigned char u = (unsigned char)c;
 
-	return (u < 0x20 && u != '\t') || u >= 0x7f ? '?' : c;
+	return (char)((u < 0x20 && u != '\t') || u >= 0x7f ? '?' : u);
 }
 
 /** Adds one byte to the current line; a full line goes out at once. */

@@ -54,25 +54,27 @@ def rel(path: str) -> str:
 # --------------------------------------------------------------------------
 # What is installed
 # --------------------------------------------------------------------------
-_isolation_cache: list[str] | None = None
+_isolation: list[list[str]] = []   # [prefix] once known ([[]] when none works)
+_isolation_lock = threading.Lock()
 
 
 def net_isolation() -> list[str] | None:
     """A command prefix that runs Bochs without network (its VNC display must
     not listen on the host), or None when this user cannot make one."""
-    global _isolation_cache
-    if _isolation_cache is None:
-        _isolation_cache = []
-        for prefix in (["unshare", "--net"], ["unshare", "--user", "--map-root-user", "--net"]):
-            try:
-                ok = subprocess.run(prefix + ["true"], stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL).returncode == 0
-            except OSError:
-                ok = False
-            if ok:
-                _isolation_cache = prefix
-                break
-    return _isolation_cache or None
+    with _isolation_lock:
+        if not _isolation:
+            found: list[str] = []
+            for prefix in (["unshare", "--net"], ["unshare", "--user", "--map-root-user", "--net"]):
+                try:
+                    ok = subprocess.run(prefix + ["true"], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL).returncode == 0
+                except OSError:
+                    ok = False
+                if ok:
+                    found = prefix
+                    break
+            _isolation.append(found)
+        return _isolation[0] or None
 
 
 def missing(emulator: str) -> str | None:
@@ -100,6 +102,7 @@ def missing(emulator: str) -> str | None:
 def prepare_disk(source: str, run_dir: str, conf: str | None = None) -> str:
     """Copies the boot tree (or disk image) `source` into run_dir; with `conf`,
     the copy's tessera/tessera.conf is replaced by that file. Returns the copy."""
+    remove_disk(run_dir)  # a reused run directory: the last run's disk
     if os.path.isdir(source):
         if not os.path.isfile(os.path.join(source, "EFI", "BOOT", "BOOTX64.EFI")):
             raise RigError(f"{rel(source)} holds no EFI/BOOT/BOOTX64.EFI (run make first?)")
@@ -116,6 +119,14 @@ def prepare_disk(source: str, run_dir: str, conf: str | None = None) -> str:
         shutil.copyfile(source, disk)
         return disk
     raise RigError(f"no boot tree or disk image at {source}")
+
+
+def remove_disk(run_dir: str) -> None:
+    """Deletes the disk copy of a run (and Bochs' journal of writes to it)."""
+    shutil.rmtree(os.path.join(run_dir, "esp"), ignore_errors=True)
+    for name in ("disk.img", "vvfat.journal"):
+        if os.path.exists(os.path.join(run_dir, name)):
+            os.remove(os.path.join(run_dir, name))
 
 
 def qemu_argv(disk: str, serial: list[str], cpus: int = 1, memory: int = 512,
@@ -164,7 +175,7 @@ port_e9_hack: enabled=1
     return rc
 
 
-def bochs_argv(run_dir: str) -> list[str]:
+def bochs_argv() -> list[str]:
     return [*(net_isolation() or []), "bochs", "-q", "-f", "bochsrc", "-rc", "bochs.cmds"]
 
 
@@ -181,7 +192,7 @@ class RigError(Exception):
 # Running with a timeout
 # --------------------------------------------------------------------------
 _live: set[subprocess.Popen] = set()
-_live_lock = threading.Lock()
+_live_lock = threading.RLock()  # signal handlers take it too
 
 
 def _stop(p: subprocess.Popen) -> None:
@@ -196,6 +207,12 @@ def _stop(p: subprocess.Popen) -> None:
             break
         except subprocess.TimeoutExpired:
             continue
+
+
+def track(p: subprocess.Popen) -> None:
+    """Registers an emulator for stop_all()."""
+    with _live_lock:
+        _live.add(p)
 
 
 def stop_all(*_args) -> None:
@@ -235,9 +252,12 @@ class Result:
             what = f" before /{until}/ matched" if until else ""
             return f"timed out after {timeout:g} s{what}{tail}"
         status = self.exit_status
-        extra = ""
+        readings = []
         if emulator == "qemu" and status is not None and status & 1 and status > 1:
-            extra = f" (isa-debug-exit value {status >> 1})"
+            readings.append(f"isa-debug-exit value {status >> 1}")
+        if status is not None and status > 128:
+            readings.append(f"killed by signal {status - 128}")
+        extra = f" ({' or '.join(readings)})" if readings else ""
         what = f" before /{until}/ matched" if until else ""
         note = f" ({self.note})" if self.note else ""
         return f"{emulator} exited with status {status}{extra}{note}{what}{tail}"
@@ -258,7 +278,7 @@ def boot(emulator: str, source: str, run_dir: str, timeout: float, until: str | 
         argv = qemu_argv(disk, ["-serial", f"file:{serial}", "-monitor", "none"], cpus, memory)
     else:
         write_bochsrc(run_dir, disk, "enabled=1, mode=file, dev=serial.log", cpus, memory)
-        argv = bochs_argv(run_dir)
+        argv = bochs_argv()
     # coreutils timeout is a second line of defence: it ends the emulator even
     # if this process dies without cleaning up.
     argv = ["timeout", "-k", "5", str(int(timeout) + 30), *argv]
@@ -282,10 +302,10 @@ def boot(emulator: str, source: str, run_dir: str, timeout: float, until: str | 
                 if chunk:
                     buf += chunk
                     lines = clean_lines(buf)
-                    if app_seconds is None and any(APP_STARTED.search(l) for l in lines):
-                        app_seconds = now
                     # The last line may be incomplete (a prompt): look at it again next time.
                     for line in lines[checked:]:
+                        if app_seconds is None and APP_STARTED.search(line):
+                            app_seconds = now
                         if until_re and until_re.search(line):
                             outcome, matched = "until", line
                             break
