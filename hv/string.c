@@ -6,13 +6,21 @@
 #include "hv/string.h"
 
 #ifndef TESSERA_HOST
+/*
+ * memcpy and memset use the string instructions: on CPUs with fast strings
+ * (ERMS) they are the fastest way to move memory, and they clear a
+ * partition's RAM in a few instructions rather than one loop per byte.
+ */
 void *memcpy(void *dst, const void *src, size_t n)
 {
-	uint8_t *d = dst;
-	const uint8_t *s = src;
+	void *d = dst;
 
-	while (n-- > 0) {
-		*d++ = *s++;
+	if (((uintptr_t)dst | (uintptr_t)src | n) % 8 == 0) {
+		size_t quads = n / 8;
+
+		__asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(quads) : : "memory");
+	} else {
+		__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
 	}
 	return dst;
 }
@@ -33,10 +41,15 @@ void *memmove(void *dst, const void *src, size_t n)
 
 void *memset(void *dst, int c, size_t n)
 {
-	uint8_t *d = dst;
+	void *d = dst;
 
-	while (n-- > 0) {
-		*d++ = (uint8_t)c;
+	if (((uintptr_t)dst | n) % 8 == 0) {
+		uint64_t pattern = 0x0101010101010101ULL * (uint8_t)c;
+		size_t quads = n / 8;
+
+		__asm__ volatile("rep stosq" : "+D"(d), "+c"(quads) : "a"(pattern) : "memory");
+	} else {
+		__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
 	}
 	return dst;
 }
