@@ -13,6 +13,7 @@
 #include "arch/x86/mtrr.h"
 
 #include "arch/x86/ept.h"
+#include "hv/check.h"
 
 /* Returned by the boundary helpers when no boundary lies ahead. */
 #define NO_BOUNDARY UINT64_MAX
@@ -24,7 +25,7 @@
 struct mtrr_fixed_block {
 	uint64_t start;            /* first address the group maps */
 	unsigned int granule_bits; /* log2 of the bytes one type byte maps */
-	unsigned int first_msr;    /* index in mtrr_state.fixed of its first MSR */
+	unsigned int first_msr;    /* its first MSR's index in .fixed[] */
 };
 
 /* From the top down, so that the first block not above an address holds it. */
@@ -102,6 +103,9 @@ static uint8_t mtrr_fixed_type(const struct mtrr_state *s, uint64_t address)
 	return mtrr_usable_type((msr >> (8 * (granule % 8))) & 0xff);
 }
 
+/* The bit of a type in a set of types. */
+#define MTRR_TYPE_BIT(t) (1U << (t))
+
 /** Whether variable range v is enabled and matches address. */
 static bool mtrr_variable_matches(const struct mtrr_variable *v,
 				  uint64_t field, uint64_t address)
@@ -123,9 +127,10 @@ static uint8_t mtrr_variable_type(const struct mtrr_state *s, uint64_t address)
 
 	for (unsigned int i = 0; i < count; i++) {
 		const struct mtrr_variable *v = &s->variable[i];
+		uint64_t t = v->base & MTRR_PHYSBASE_TYPE_MASK;
 
 		if (mtrr_variable_matches(v, field, address)) {
-			seen |= 1U << mtrr_usable_type(v->base & MTRR_PHYSBASE_TYPE_MASK);
+			seen |= MTRR_TYPE_BIT(mtrr_usable_type(t));
 		}
 	}
 	if (seen == 0) {
@@ -135,10 +140,13 @@ static uint8_t mtrr_variable_type(const struct mtrr_state *s, uint64_t address)
 		/* One range, or several of the same type. */
 		return (uint8_t)__builtin_ctz(seen);
 	}
-	if (seen == ((1U << EPT_MT_WT) | (1U << EPT_MT_WB))) {
+	if (seen & MTRR_TYPE_BIT(EPT_MT_UC)) {
+		return EPT_MT_UC;
+	}
+	if (seen == (MTRR_TYPE_BIT(EPT_MT_WT) | MTRR_TYPE_BIT(EPT_MT_WB))) {
 		return EPT_MT_WT;
 	}
-	/* UC among them is UC; every other mix is undefined: UC (see mtrr.h). */
+	/* WC or WP with another type: undefined; UC (see mtrr.h). */
 	return EPT_MT_UC;
 }
 
@@ -164,31 +172,32 @@ static uint64_t mtrr_bits_above(unsigned int j)
  * The least x >= from with x AND mask = match (match has no bit outside
  * mask), or NO_BOUNDARY if there is none below 2^64.
  *
- * Take from's free bits (outside mask) with match's fixed bits, and look at
- * the highest bit j where that differs from from. If it sets bit j, it is
- * above from: keep from's bits above j and clear the free bits below. If it
- * clears bit j, it is below from: the lowest free bit above j that from has
- * clear must be set instead, and the free bits below it cleared. Every bit
- * above the changed one is from's, so nothing smaller qualifies.
+ * Combine from's free bits (those outside mask) with match's fixed bits and
+ * find the highest bit j where that differs from from. If match sets bit j
+ * (from has it clear), the answer keeps from's bits above j, sets bit j and
+ * below it takes match's fixed bits with the free ones clear. If match
+ * clears bit j (from has it set), nothing keeping from's bits above j can
+ * qualify: do the same at the lowest free bit above j that from has clear;
+ * with none left, nothing below 2^64 qualifies.
  */
 static uint64_t mtrr_next_match(uint64_t mask, uint64_t match, uint64_t from)
 {
 	uint64_t candidate = (from & ~mask) | match;
-	uint64_t free_zeros;
 	unsigned int j;
 
 	if (candidate == from) {
 		return from;
 	}
 	j = 63 - (unsigned int)__builtin_clzll(candidate ^ from);
-	if (match & BIT(j)) {
-		return (from & mtrr_bits_above(j)) | BIT(j) | (match & (BIT(j) - 1));
+	if ((match & BIT(j)) == 0) {
+		uint64_t free_zeros = ~mask & ~from & mtrr_bits_above(j);
+
+		if (free_zeros == 0) {
+			return NO_BOUNDARY;
+		}
+		j = (unsigned int)__builtin_ctzll(free_zeros);
 	}
-	free_zeros = ~mask & ~from & mtrr_bits_above(j);
-	if (free_zeros == 0) {
-		return NO_BOUNDARY;
-	}
-	j = (unsigned int)__builtin_ctzll(free_zeros);
+	/* from's bits above j, bit j set, match's fixed bits below. */
 	return (from & mtrr_bits_above(j)) | BIT(j) | (match & (BIT(j) - 1));
 }
 
@@ -211,9 +220,10 @@ static uint64_t mtrr_variable_next_change(const struct mtrr_variable *v,
 		uint64_t block = mask & -mask;
 		uint64_t next = ALIGN_DOWN(address, block) + block;
 
-		return next == 0 ? NO_BOUNDARY : next; /* 0: wrapped past 2^64 */
+		/* 0: the block is the last below 2^64. */
+		return next == 0 ? NO_BOUNDARY : next;
 	}
-	/* address lies below a page-aligned limit, so the next page cannot wrap. */
+	/* address is below a page-aligned limit: the next page cannot wrap. */
 	return mtrr_next_match(mask, v->base & mask, address + PAGE_SIZE);
 }
 
@@ -234,7 +244,8 @@ static uint64_t mtrr_segment_end(const struct mtrr_state *s, uint64_t address,
 		return limit;
 	}
 	if (mtrr_fixed_applies(s, address)) {
-		uint64_t granule = BIT(mtrr_fixed_block_of(address)->granule_bits);
+		uint64_t granule =
+			BIT(mtrr_fixed_block_of(address)->granule_bits);
 
 		return MIN(ALIGN_DOWN(address, granule) + granule, limit);
 	}
@@ -262,10 +273,14 @@ uint64_t mtrr_uniform_run(const struct mtrr_state *s, uint64_t base,
 		return base;
 	}
 	/* The type is constant within a segment; go on while it is the same. */
-	end = mtrr_segment_end(s, base, limit);
-	while (end < limit && mtrr_type_of_page(s, end) == run_type) {
-		end = mtrr_segment_end(s, end, limit);
-	}
+	end = base;
+	do {
+		uint64_t next = mtrr_segment_end(s, end, limit);
+
+		/* A step that failed to advance would hang the boot: stop. */
+		CHECK(next > end);
+		end = next;
+	} while (end < limit && mtrr_type_of_page(s, end) == run_type);
 	return end;
 }
 
@@ -280,8 +295,8 @@ enum mtrr_variable_problem {
 /* The sentences for pair n, one per enum mtrr_variable_problem. */
 #define MTRR_VARIABLE_PROBLEM_TEXTS(n) {                                      \
 	"IA32_MTRR_PHYSBASE" #n ": reserved memory type",                      \
-	"IA32_MTRR_PHYSBASE" #n ": reserved bit set (11:8 or above MAXPHYADDR-1)", \
-	"IA32_MTRR_PHYSMASK" #n ": reserved bit set (10:0 or above MAXPHYADDR-1)", \
+	"IA32_MTRR_PHYSBASE" #n ": reserved bit set (11:8, >= MAXPHYADDR)",    \
+	"IA32_MTRR_PHYSMASK" #n ": reserved bit set (10:0, >= MAXPHYADDR)",    \
 }
 
 static const char *const mtrr_variable_problems[][MTRR_VARIABLE_PROBLEMS] = {
@@ -338,7 +353,9 @@ static const char *mtrr_fixed_problem(const struct mtrr_state *s)
 {
 	for (unsigned int i = 0; i < MTRR_FIXED_COUNT; i++) {
 		for (unsigned int byte = 0; byte < 8; byte++) {
-			if (!mtrr_type_defined((s->fixed[i] >> (8 * byte)) & 0xff)) {
+			uint64_t t = (s->fixed[i] >> (8 * byte)) & 0xff;
+
+			if (!mtrr_type_defined(t)) {
 				return mtrr_fixed_problems[i];
 			}
 		}
@@ -361,7 +378,7 @@ static const char *mtrr_find_problem(const struct mtrr_state *s)
 		       "Tessera stores (MTRR_MAX_VARIABLE)";
 	}
 	if (!s->enabled) {
-		return NULL; /* E clear: every page is UC whatever the rest says */
+		return NULL; /* E clear: all UC, whatever the rest says */
 	}
 	if (!mtrr_type_defined(s->default_type)) {
 		return "IA32_MTRR_DEF_TYPE: reserved default memory type";
@@ -369,7 +386,7 @@ static const char *mtrr_find_problem(const struct mtrr_state *s)
 	if (s->fixed_enabled) {
 		problem = mtrr_fixed_problem(s);
 	}
-	for (unsigned int n = 0; problem == NULL && n < s->variable_count; n++) {
+	for (unsigned int n = 0; n < s->variable_count && !problem; n++) {
 		problem = mtrr_variable_problem(s, n);
 	}
 	return problem;

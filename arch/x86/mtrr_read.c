@@ -69,7 +69,9 @@ static void mtrr_read_variable(struct mtrr_state *s, unsigned int vcnt)
 		s->variable[n].mask = cpu_rdmsr(MSR_IA32_MTRR_PHYSMASK(n));
 	}
 	for (unsigned int n = stored; n < present; n++) {
-		if (cpu_rdmsr(MSR_IA32_MTRR_PHYSMASK(n)) & MTRR_PHYSMASK_VALID) {
+		uint64_t mask = cpu_rdmsr(MSR_IA32_MTRR_PHYSMASK(n));
+
+		if (mask & MTRR_PHYSMASK_VALID) {
 			s->variable_dropped++;
 		}
 	}

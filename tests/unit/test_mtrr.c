@@ -87,7 +87,7 @@ static void fixed_slot(uint64_t address, unsigned int *msr, unsigned int *byte)
 	}
 }
 
-/** Gives [start, end) (granule-aligned, below 1 MiB) type t in the fixed MTRRs. */
+/** Types [start, end) t in the fixed MTRRs (granule-aligned, below 1 MiB). */
 static void set_fixed(struct mtrr_state *s, uint64_t start, uint64_t end,
 		      uint8_t t)
 {
@@ -101,7 +101,7 @@ static void set_fixed(struct mtrr_state *s, uint64_t start, uint64_t end,
 	}
 }
 
-/** The BIOS-style fixed layout: WB RAM, UC VGA window, ROM at C0000 typed rom. */
+/** A PC's fixed layout: WB RAM, the UC VGA window, ROMs from C0000 rom. */
 static void set_pc_fixed(struct mtrr_state *s, uint8_t rom)
 {
 	s->fixed_enabled = true;
@@ -130,7 +130,9 @@ static struct run check_run(const struct mtrr_state *s, uint64_t base,
 	pages = (run.end - base) / PAGE_SIZE;
 	stride = pages > max_walk ? pages / max_walk : 1;
 	for (uint64_t i = 0; i < pages; i += stride) {
-		assert_int_equal(mtrr_type_of_page(s, base + i * PAGE_SIZE), run.type);
+		uint64_t page = base + i * PAGE_SIZE;
+
+		assert_int_equal(mtrr_type_of_page(s, page), run.type);
 	}
 	assert_int_equal(mtrr_type_of_page(s, run.end - PAGE_SIZE), run.type);
 	if (run.end < limit) {
@@ -198,31 +200,34 @@ static void test_disabled_is_uc(void **state)
 	assert_true(mtrr_state_valid(&s, NULL));
 }
 
-/**
- * Each of the 88 fixed-range type bytes types exactly its sub-range: set one
- * byte to WP, the rest WB, and walk the first MiB.
- */
+/** Sets byte of fixed-range MTRR msr to WP, the rest WB; walks 1 MiB. */
+static void check_fixed_byte(unsigned int msr, unsigned int byte)
+{
+	struct mtrr_state s = make_state(UC, 36);
+
+	s.fixed_enabled = true;
+	for (unsigned int i = 0; i < MTRR_FIXED_COUNT; i++) {
+		s.fixed[i] = FIXED_ALL(WB);
+	}
+	s.fixed[msr] &= ~(0xffULL << (8 * byte));
+	s.fixed[msr] |= (uint64_t)WP << (8 * byte);
+	for (uint64_t a = 0; a < MiB(1); a += PAGE_SIZE) {
+		unsigned int m;
+		unsigned int b;
+
+		fixed_slot(a, &m, &b);
+		assert_int_equal(mtrr_type_of_page(&s, a),
+				 m == msr && b == byte ? WP : WB);
+	}
+	cover(&s, 0, MiB(2), 1024, NULL, 0);
+}
+
+/** Each of the 88 fixed-range type bytes types exactly its sub-range. */
 static void test_fixed_range_bytes(void **state)
 {
 	for (unsigned int msr = 0; msr < MTRR_FIXED_COUNT; msr++) {
 		for (unsigned int byte = 0; byte < 8; byte++) {
-			struct mtrr_state s = make_state(UC, 36);
-
-			s.fixed_enabled = true;
-			for (unsigned int i = 0; i < MTRR_FIXED_COUNT; i++) {
-				s.fixed[i] = FIXED_ALL(WB);
-			}
-			s.fixed[msr] = (s.fixed[msr] & ~(0xffULL << (8 * byte))) |
-				       ((uint64_t)WP << (8 * byte));
-			for (uint64_t a = 0; a < MiB(1); a += PAGE_SIZE) {
-				unsigned int m;
-				unsigned int b;
-
-				fixed_slot(a, &m, &b);
-				assert_int_equal(mtrr_type_of_page(&s, a),
-						 m == msr && b == byte ? WP : WB);
-			}
-			cover(&s, 0, MiB(2), 1024, NULL, 0);
+			check_fixed_byte(msr, byte);
 		}
 	}
 }
@@ -248,8 +253,10 @@ static void test_fixed_range_table_edges(void **state)
 
 		s.fixed_enabled = true;
 		s.fixed[rows[i].msr] = (uint64_t)WT << (8 * rows[i].byte);
+		uint64_t other = rows[i].address ^ 0x80000; /* another MSR's */
+
 		assert_int_equal(mtrr_type_of_page(&s, rows[i].address), WT);
-		assert_int_equal(mtrr_type_of_page(&s, rows[i].address ^ 0x80000), UC);
+		assert_int_equal(mtrr_type_of_page(&s, other), UC);
 	}
 }
 
@@ -327,7 +334,8 @@ static void test_one_mib_edge(void **state)
 static void check_overlap(uint8_t outer, uint8_t inner, uint8_t want,
 			  bool inner_first)
 {
-	struct mtrr_state s = make_state(outer == WC || inner == WC ? WP : WC, 40);
+	uint8_t default_type = outer == WC || inner == WC ? WP : WC;
+	struct mtrr_state s = make_state(default_type, 40);
 
 	if (inner_first) {
 		add_range(&s, MiB(768), MiB(256), inner);
@@ -362,9 +370,11 @@ static void test_overlap_precedence(void **state)
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const uint8_t *c = cases[i];
+
 		for (int first = 0; first < 2; first++) {
-			check_overlap(cases[i][0], cases[i][1], cases[i][2], first);
-			check_overlap(cases[i][1], cases[i][0], cases[i][2], first);
+			check_overlap(c[0], c[1], c[2], first);
+			check_overlap(c[1], c[0], c[2], first);
 		}
 	}
 }
@@ -391,20 +401,23 @@ static void test_overlap_of_three(void **state)
 static void test_default_type(void **state)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(valid_types); i++) {
-		struct mtrr_state s = make_state(valid_types[i], 46);
+		uint8_t fill = valid_types[i];
+		uint8_t other = fill == UC ? WB : UC;
+		struct mtrr_state s = make_state(fill, 46);
 		uint8_t type;
 
-		assert_int_equal(mtrr_type_of_page(&s, 0), valid_types[i]);
-		assert_int_equal(mtrr_uniform_run(&s, 0, BIT(46), &type), BIT(46));
-		assert_int_equal(type, valid_types[i]);
-		add_range(&s, GiB(2), GiB(1), valid_types[i] == UC ? WB : UC);
+		assert_int_equal(mtrr_type_of_page(&s, 0), fill);
+		assert_int_equal(mtrr_uniform_run(&s, 0, BIT(46), &type),
+				 BIT(46));
+		assert_int_equal(type, fill);
+		add_range(&s, GiB(2), GiB(1), other);
 		s.variable[0].mask &= ~MTRR_PHYSMASK_VALID;
-		assert_int_equal(mtrr_type_of_page(&s, GiB(2)), valid_types[i]);
-		assert_int_equal(mtrr_uniform_run(&s, MiB(1), BIT(46), NULL), BIT(46));
+		assert_int_equal(mtrr_type_of_page(&s, GiB(2)), fill);
+		assert_int_equal(mtrr_uniform_run(&s, MiB(1), BIT(46), NULL),
+				 BIT(46));
 		s.variable[0].mask |= MTRR_PHYSMASK_VALID;
-		assert_int_equal(mtrr_type_of_page(&s, GiB(2)),
-				 valid_types[i] == UC ? WB : UC);
-		assert_int_equal(mtrr_type_of_page(&s, GiB(3)), valid_types[i]);
+		assert_int_equal(mtrr_type_of_page(&s, GiB(2)), other);
+		assert_int_equal(mtrr_type_of_page(&s, GiB(3)), fill);
 	}
 }
 
@@ -477,7 +490,8 @@ static void test_laptop_layout(void **state)
 	add_range(&s, GiB(8), MiB(512), WB);
 	add_range(&s, GiB(2), GiB(2), UC);
 	add_range(&s, 0x7c000000, MiB(64), UC);
-	s.variable[s.variable_count++] = (struct mtrr_variable){ 0xdead0fff, 0x7ff };
+	s.variable[s.variable_count++] =
+		(struct mtrr_variable){ .base = 0xdead0fff, .mask = 0x7ff };
 	assert_true(mtrr_state_valid(&s, NULL));
 	assert_runs(&s, BIT(39), expected, ARRAY_SIZE(expected));
 }
@@ -506,7 +520,8 @@ static void test_noncontiguous_mask(void **state)
 	assert_int_equal(type, WB);
 	/* Bits 20 and 13: from inside a bit-20 block, the next match is far. */
 	s.variable[0].mask = 0x000102000ULL | MTRR_PHYSMASK_VALID;
-	assert_int_equal(mtrr_uniform_run(&s, 0x103000, GiB(1), &type), 0x200000);
+	assert_int_equal(mtrr_uniform_run(&s, 0x103000, GiB(1), &type),
+			 0x200000);
 	assert_int_equal(type, WB);
 	/* A pattern of the default's own type: no visible boundary. */
 	s.variable[0].base = WB;
@@ -529,9 +544,10 @@ static void test_run_edges(void **state)
 	assert_int_equal(mtrr_uniform_run(&s, GiB(1) + 123, GiB(3) + 5, &type),
 			 GiB(2));
 	assert_int_equal(type, UC);
-	assert_int_equal(mtrr_uniform_run(&s, GiB(2), GiB(3) + 5, NULL), GiB(3));
-	assert_int_equal(mtrr_uniform_run(&s, top - PAGE_SIZE, UINT64_MAX, &type),
-			 top);
+	assert_int_equal(mtrr_uniform_run(&s, GiB(2), GiB(3) + 5, NULL),
+			 GiB(3));
+	assert_int_equal(mtrr_uniform_run(&s, top - PAGE_SIZE, UINT64_MAX,
+					  &type), top);
 	/* Patterns ending at, or never matching before, 2^64. */
 	s.variable[0].base = 0;
 	s.variable[0].mask = 0x3000 | MTRR_PHYSMASK_VALID;
@@ -616,15 +632,18 @@ static void test_state_valid_names(void **state)
 
 		s.variable_count = MTRR_MAX_VARIABLE;
 		s.variable[n] = (struct mtrr_variable){
-			reserved[n % ARRAY_SIZE(reserved)], MTRR_PHYSMASK_VALID };
+			.base = reserved[n % ARRAY_SIZE(reserved)],
+			.mask = MTRR_PHYSMASK_VALID,
+		};
 		snprintf(name, sizeof(name), "IA32_MTRR_PHYSBASE%u:", n);
 		assert_refused(&s, name);
 	}
 	for (unsigned int i = 0; i < MTRR_FIXED_COUNT; i++) {
 		struct mtrr_state s = make_state(WB, 36);
+		uint64_t t = reserved[i % ARRAY_SIZE(reserved)];
 
 		s.fixed_enabled = true;
-		s.fixed[i] = (uint64_t)reserved[i % ARRAY_SIZE(reserved)] << (8 * (i % 8));
+		s.fixed[i] = t << (8 * (i % 8));
 		snprintf(name, sizeof(name), "IA32_MTRR_%s:", fixed_names[i]);
 		assert_refused(&s, name);
 	}
@@ -642,7 +661,7 @@ static void test_state_valid_limits(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(bad_bits); i++) {
 		s.phys_addr_bits = bad_bits[i];
 		assert_refused(&s, "MAXPHYADDR");
-		/* A refused width still gives defined, if meaningless, answers. */
+		/* Refused, yet answered without undefined shifts. */
 		(void)mtrr_type_of_page(&s, GiB(1));
 	}
 	s.phys_addr_bits = 36;
@@ -692,7 +711,9 @@ static uint64_t random_below(uint64_t *rng, uint64_t n)
 /** A random valid type, UC, WT and WB (the defined overlaps) most often. */
 static uint8_t random_type(uint64_t *rng)
 {
-	static const uint8_t weighted[] = { UC, UC, WB, WB, WB, WT, WT, WC, WP };
+	static const uint8_t weighted[] = {
+		UC, UC, WB, WB, WB, WT, WT, WC, WP,
+	};
 
 	return weighted[random_below(rng, ARRAY_SIZE(weighted))];
 }
@@ -708,8 +729,10 @@ static void random_fixed(struct mtrr_state *s, uint64_t *rng)
 		s->fixed[i] = FIXED_ALL(uniform);
 		if (random_below(rng, 3) == 0) {
 			for (unsigned int byte = 0; byte < 8; byte++) {
+				uint64_t t = random_type(rng);
+
 				s->fixed[i] &= ~(0xffULL << (8 * byte));
-				s->fixed[i] |= (uint64_t)random_type(rng) << (8 * byte);
+				s->fixed[i] |= t << (8 * byte);
 			}
 		}
 	}
@@ -727,18 +750,23 @@ static struct mtrr_variable random_range(const struct mtrr_state *s,
 {
 	uint64_t field = (BIT(s->phys_addr_bits) - 1) & PAGE_MASK;
 	uint64_t size = BIT(12 + random_below(rng, scale - 11));
-	uint64_t base = region + ALIGN_DOWN(random_below(rng, BIT(scale)), size);
+	uint64_t offset = ALIGN_DOWN(random_below(rng, BIT(scale)), size);
+	uint64_t base = region + offset;
 	uint64_t mask = ~(size - 1) & field;
+	uint64_t valid = random_below(rng, 8) != 0 ? MTRR_PHYSMASK_VALID : 0;
 
 	if (holes && random_below(rng, 4) == 0) {
-		mask &= ~(next_random(rng) & next_random(rng) & (BIT(scale) - 1));
+		/* Clear about a quarter of the mask's low bits. */
+		uint64_t holes_at = next_random(rng) & next_random(rng);
+
+		mask &= ~(holes_at & (BIT(scale) - 1));
 		if (random_below(rng, 2) == 0) {
 			base |= next_random(rng) & ~mask & field;
 		}
 	}
 	return (struct mtrr_variable){
 		.base = (base & field) | random_type(rng),
-		.mask = mask | (random_below(rng, 8) != 0 ? MTRR_PHYSMASK_VALID : 0),
+		.mask = mask | valid,
 	};
 }
 
@@ -752,15 +780,16 @@ static struct mtrr_state random_state(uint64_t *rng, bool holes,
 {
 	static const unsigned int widths[] = { 36, 39, 40, 42, 46, 48, 52 };
 	static const unsigned int scales[] = { 20, 22, 24, 26, 28, 32 };
-	struct mtrr_state s = make_state(random_type(rng),
-					 widths[random_below(rng, ARRAY_SIZE(widths))]);
+	unsigned int width = widths[random_below(rng, ARRAY_SIZE(widths))];
+	struct mtrr_state s = make_state(random_type(rng), width);
 	uint64_t regions[] = { 0, GiB(4), BIT(s.phys_addr_bits) - GiB(4) };
 
 	s.enabled = random_below(rng, 10) != 0;
 	random_fixed(&s, rng);
 	*scale = scales[random_below(rng, ARRAY_SIZE(scales))];
 	*region = regions[random_below(rng, ARRAY_SIZE(regions))];
-	s.variable_count = (unsigned int)random_below(rng, MTRR_MAX_VARIABLE + 1);
+	s.variable_count =
+		(unsigned int)random_below(rng, MTRR_MAX_VARIABLE + 1);
 	for (unsigned int i = 0; i < s.variable_count; i++) {
 		s.variable[i] = random_range(&s, rng, *region, *scale, holes);
 	}
@@ -794,8 +823,10 @@ static uint8_t reference_type(const struct mtrr_state *s, uint64_t address)
 	for (unsigned int i = 0; i < s->variable_count; i++) {
 		const struct mtrr_variable *v = &s->variable[i];
 
+		uint64_t mask = v->mask & field;
+
 		if ((v->mask & MTRR_PHYSMASK_VALID) &&
-		    (address & v->mask & field) == (v->base & v->mask & field)) {
+		    (address & mask) == (v->base & mask)) {
 			matched[n++] = (uint8_t)v->base;
 		}
 	}
@@ -805,7 +836,8 @@ static uint8_t reference_type(const struct mtrr_state *s, uint64_t address)
 	for (size_t i = 0; i < n; i++) {
 		same = same && matched[i] == matched[0];
 		has_uc = has_uc || matched[i] == UC;
-		only_wt_wb = only_wt_wb && (matched[i] == WT || matched[i] == WB);
+		only_wt_wb = only_wt_wb &&
+			     (matched[i] == WT || matched[i] == WB);
 	}
 	return same ? matched[0] : has_uc ? UC : only_wt_wb ? WT : UC;
 }
@@ -842,14 +874,16 @@ static void check_random_windows(bool holes, uint64_t seed, unsigned int states)
 	for (unsigned int n = 0; n < states; n++) {
 		uint64_t region;
 		unsigned int scale;
-		struct mtrr_state s = random_state(&rng, holes, &region, &scale);
+		struct mtrr_state s =
+			random_state(&rng, holes, &region, &scale);
 
 		assert_true(mtrr_state_valid(&s, NULL));
 		for (unsigned int w = 0; w < 16; w++) {
-			uint64_t anchor = random_anchor(&s, &rng, region, scale);
+			uint64_t at = random_anchor(&s, &rng, region, scale);
 			uint64_t shift = PAGE_SIZE * random_below(&rng, 64);
-			uint64_t base = anchor > shift ? anchor - shift : 0;
-			uint64_t limit = base + PAGE_SIZE * (1 + random_below(&rng, 3000));
+			uint64_t base = at > shift ? at - shift : 0;
+			uint64_t pages = 1 + random_below(&rng, 3000);
+			uint64_t limit = base + pages * PAGE_SIZE;
 
 			cover(&s, base, limit, UINT64_MAX, NULL, 0);
 			for (uint64_t a = base; a < limit; a += PAGE_SIZE) {
@@ -885,7 +919,8 @@ static void test_random_whole_address_space(void **state)
 	for (unsigned int n = 0; n < 300; n++) {
 		uint64_t region;
 		unsigned int scale;
-		struct mtrr_state s = random_state(&rng, false, &region, &scale);
+		struct mtrr_state s =
+			random_state(&rng, false, &region, &scale);
 		size_t count = cover(&s, 0, BIT(s.phys_addr_bits), 64, NULL, 0);
 
 		assert_true(count <= 88 + 2 * s.variable_count + 1);
