@@ -57,14 +57,7 @@ vmx_enter:
 	jnc 1f
 	movl $VMX_ENTER_FAIL_INVALID_ASM, %eax
 1:
-	addq $8, %rsp /* regs */
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %rbx
-	popq %rbp
-	ret
+	jmp .Lreturn
 
 	.globl vmx_exit_stub
 vmx_exit_stub:
@@ -87,7 +80,8 @@ vmx_exit_stub:
 	popq GUEST_REGS_RDI(%rdi)
 	movq %cr2, %rax
 	movq %rax, GUEST_REGS_CR2(%rdi)
-	xorl %eax, %eax
+	xorl %eax, %eax /* VMX_ENTER_EXITED */
+.Lreturn:
 	addq $8, %rsp /* regs */
 	popq %r15
 	popq %r14
