@@ -96,17 +96,21 @@ $(TESSERA_EFI): $(TESSERA_SO)
 		-j .rel -j .rela -j .reloc --target efi-app-x86_64 \
 		--subsystem=10 $< $@
 
-# Each guests/NAME/ holds guest.mk (GUEST_SRCS) and is linked by guests/guest.ld.
+# Each guests/NAME/ holds guest.mk: GUEST_SRCS (paths relative to that folder)
+# and optionally GUEST_DEFINES (-D options, to build one source as several
+# guests). guests/guest.ld links it.
+guest_var = $(shell sed -n 's/^$(2) *:= *//p' guests/$(1)/guest.mk)
 define guest_rule
-$(BUILD)/guests/$(1).elf: $$(addprefix guests/$(1)/,$$(shell sed -n 's/^GUEST_SRCS *:= *//p' guests/$(1)/guest.mk)) $$(wildcard guests/common/*) guests/guest.ld hv/hypercall_abi.h hv/types.h
+$(BUILD)/guests/$(1).elf: $$(addprefix guests/$(1)/,$$(call guest_var,$(1),GUEST_SRCS)) $$(wildcard guests/common/*) guests/guest.ld guests/$(1)/guest.mk hv/hypercall_abi.h hv/types.h
 	@mkdir -p $$(@D)
-	$(CC) $(GUEST_CFLAGS) -nostdlib -static -Wl,-m,elf_i386 -Wl,--build-id=none \
-		-T guests/guest.ld -o $$@ $$(filter %.c %.S,$$^)
+	@echo "  GUEST   $$@"
+	$(Q)$(CC) $(GUEST_CFLAGS) $$(call guest_var,$(1),GUEST_DEFINES) -nostdlib -static \
+		-Wl,-m,elf_i386 -Wl,--build-id=none -T guests/guest.ld -o $$@ $$(filter %.c %.S,$$^)
 endef
 $(foreach g,$(GUESTS),$(eval $(call guest_rule,$(g))))
 
 $(BUILD)/guests/%.bin: $(BUILD)/guests/%.elf
-	$(OBJCOPY) -O binary $< $@
+	$(Q)$(OBJCOPY) -O binary $< $@
 
 $(ESP)/.stamp: $(TESSERA_EFI) $(GUEST_BINS) $(DEFAULT_CONF)
 	tests/rig/make-esp $(ESP) $(TESSERA_EFI) $(DEFAULT_CONF) $(GUEST_BINS)
