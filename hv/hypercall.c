@@ -28,16 +28,13 @@ static unsigned int vcpu_cpl(void)
 /** TESSERA_HC_CONSOLE_WRITE: bytes from guest RAM to the partition's console. */
 static int64_t hypercall_console_write(struct vcpu *vcpu, uint64_t gpa, uint64_t length)
 {
-	const char *bytes;
+	char bytes[TESSERA_HC_CONSOLE_WRITE_MAX];
 
 	if (length > TESSERA_HC_CONSOLE_WRITE_MAX) {
 		return TESSERA_HC_EINVAL;
 	}
-	if (length == 0) {
-		return TESSERA_HC_SUCCESS;
-	}
-	bytes = partition_gpa_to_ptr(vcpu->partition, gpa_init(gpa), length);
-	if (bytes == NULL) {
+	/* Copied first, so that a buffer that is partly not RAM writes nothing. */
+	if (!partition_copy_from_guest(vcpu->partition, bytes, gpa_init(gpa), length)) {
 		return TESSERA_HC_EFAULT;
 	}
 	vuart_output(&vcpu->partition->uart, bytes, length);

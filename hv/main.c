@@ -19,6 +19,7 @@
 #define LOW_MEMORY_END MiB(1)
 
 static struct uart16550 console_uart;
+static struct mtrr_state host_mtrr;
 
 /** Writes console bytes to the physical UART. */
 static void hv_serial_sink(void *ctx, const char *buf, size_t len)
@@ -68,7 +69,8 @@ static void hv_start_partitions(struct boot_info *info)
 		if (info->images[i].data == NULL) {
 			continue; /* already reported before hand-off */
 		}
-		if (!partition_create(p, i, pc, info->images[i].data, info->images[i].size)) {
+		if (!partition_create(p, i, pc, info->images[i].data, info->images[i].size,
+				      &host_mtrr)) {
 			log_error("partition '%s' refused; the others still start", pc->name);
 			continue;
 		}
@@ -83,8 +85,15 @@ static NORETURN void hv_main(void *arg)
 {
 	struct boot_info *info = arg;
 
+	const char *mtrr_problem = NULL;
+
 	if (!vmx_cpu_enable(this_cpu())) {
 		panic("cannot enter VMX operation on the boot CPU");
+	}
+	mtrr_read(&host_mtrr);
+	if (!mtrr_state_valid(&host_mtrr, &mtrr_problem)) {
+		log_warn("the firmware's MTRRs are invalid (%s): such memory is mapped uncached",
+			 mtrr_problem);
 	}
 	hv_start_partitions(info);
 	log_debug("boot took %llu TSC ticks until the first VM entry",

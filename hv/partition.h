@@ -8,6 +8,7 @@
 #include "arch/x86/ept.h"
 #include "arch/x86/exit_reasons.h"
 #include "arch/x86/guest_regs.h"
+#include "arch/x86/mtrr.h"
 #include "hv/config.h"
 #include "hv/layout.h"
 #include "hv/types.h"
@@ -15,6 +16,8 @@
 
 #define PARTITION_MAX CONFIG_MAX_PARTITIONS
 #define STOP_REASON_MAX 200
+/* Host pieces a partition's RAM may be made of when free memory is fragmented. */
+#define PARTITION_MAX_CHUNKS 64
 
 /** Life cycle of a partition. */
 enum partition_state {
@@ -46,7 +49,7 @@ struct vcpu {
 	uint64_t exits_by_reason[EXIT_REASON_COUNT];
 };
 
-/** One contiguous piece of a partition's RAM in host memory. */
+/** One piece of a partition's RAM: contiguous in guest and host memory. */
 struct partition_ram {
 	gpa_t gpa;
 	hpa_t hpa;
@@ -60,7 +63,7 @@ struct partition {
 	const struct partition_config *config;
 	const void *image;            /* the boot image, kept for restarts */
 	uint64_t image_size;
-	struct partition_ram ram[LAYOUT_MAX_GUEST_RAM_REGIONS];
+	struct partition_ram ram[PARTITION_MAX_CHUNKS];
 	size_t ram_count;
 	struct ept ept;
 	hpa_t io_bitmaps;             /* two pages: ports 0-0x7fff, 0x8000-0xffff */
@@ -74,7 +77,23 @@ struct partition {
 
 /** Builds a partition from its configuration and image; false on refusal. */
 bool partition_create(struct partition *p, unsigned int id, const struct partition_config *config,
-		      const void *image, uint64_t image_size);
+		      const void *image, uint64_t image_size, const struct mtrr_state *mtrr);
+
+/** Gives the partition its RAM and builds its EPT; false (logged) on refusal. */
+bool partition_memory_build(struct partition *p, const struct mtrr_state *mtrr, bool allow_2m,
+			    bool allow_1g);
+
+/** Scrubs the partition's RAM, returns it to the free pool and drops its EPT. */
+void partition_memory_release(struct partition *p);
+
+/** Copies bytes into guest RAM, across pieces; false if any byte is not RAM. */
+bool partition_copy_to_guest(struct partition *p, gpa_t gpa, const void *src, uint64_t size);
+
+/** Copies bytes out of guest RAM, across pieces; false if any byte is not RAM. */
+bool partition_copy_from_guest(const struct partition *p, void *dst, gpa_t gpa, uint64_t size);
+
+/** Bytes of RAM from @gpa to the end of its host piece; 0 if @gpa is not RAM. */
+uint64_t partition_contiguous_bytes(const struct partition *p, gpa_t gpa);
 
 /** Marks the partition running and its vCPUs runnable. */
 void partition_start(struct partition *p);

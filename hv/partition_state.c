@@ -34,4 +34,6 @@ void partition_stop(struct partition *p, const char *fmt, ...)
 	format_vsnprintf(p->stop_reason, sizeof(p->stop_reason), fmt, ap);
 	va_end(ap);
 	log_info("partition %s stopped: %s", p->config->name, p->stop_reason);
+	/* Nothing runs there any more: its RAM goes back, scrubbed. */
+	partition_memory_release(p);
 }

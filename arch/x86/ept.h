@@ -105,6 +105,12 @@ bool ept_translate(const struct ept *ept, gpa_t gpa, hpa_t *hpa,
 void ept_destroy(struct ept *ept);
 
 /**
+ * Drops every translation the CPUs may have cached for this EPT (INVEPT,
+ * SDM 29.4.3.1): before its tables are freed or a mapping is taken away.
+ */
+void ept_flush_cached(const struct ept *ept);
+
+/**
  * The extended-page-table pointer for the VMCS (SDM Vol. 3C 25.6.11): the
  * PML4 address, write-back paging-structure memory type, page-walk length 4,
  * and, if enable_ad, accessed and dirty flags (SDM 29.3, "Accessed and Dirty

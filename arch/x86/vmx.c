@@ -115,3 +115,14 @@ bool vmx_cpu_enable(struct percpu *cpu)
 		 vmx_cfg.revision_id);
 	return true;
 }
+
+/** Drops every translation the CPUs may have cached for this EPT. */
+void ept_flush_cached(const struct ept *ept)
+{
+	/* Only this CPU runs vCPUs yet; others will get an IPI to do the same. */
+	if (vmx_cfg.has_invept_single) {
+		vmx_invept(INVEPT_SINGLE_CONTEXT, ept_pointer(ept, false));
+	} else {
+		vmx_invept(INVEPT_ALL_CONTEXTS, 0);
+	}
+}

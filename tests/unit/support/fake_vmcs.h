@@ -20,4 +20,7 @@ extern unsigned int fake_lapic_eoi_count;
 /** NMIs handed to the host so far. */
 extern unsigned int fake_host_nmi_count;
 
+/** EPT invalidations (INVEPT) so far. */
+extern unsigned int fake_ept_flush_count;
+
 #endif /* TESSERA_TESTS_UNIT_SUPPORT_FAKE_VMCS_H */

@@ -2,12 +2,14 @@
  * Host stand-ins for arch/x86/vmx.c and arch/x86/lapic.c.
  */
 #include "tests/unit/support/fake_vmcs.h"
+#include "arch/x86/ept.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/vmx.h"
 
 struct vmx_config fake_vmx_config = { .has_ack_interrupt_on_exit = true };
 unsigned int fake_lapic_eoi_count;
 unsigned int fake_host_nmi_count;
+unsigned int fake_ept_flush_count;
 
 /** The configuration every VMCS is built with. */
 const struct vmx_config *vmx_get_config(void)
@@ -25,4 +27,10 @@ void lapic_eoi(void)
 void host_deliver_nmi(void)
 {
 	fake_host_nmi_count++;
+}
+
+/** Counts an INVEPT. */
+void ept_flush_cached(const struct ept *ept)
+{
+	fake_ept_flush_count++;
 }

@@ -1,0 +1,2 @@
+GUEST_SRCS := ../escape/escape.c
+GUEST_DEFINES := -DESCAPE_WRITE_OTHER=1
