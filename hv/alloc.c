@@ -8,6 +8,7 @@
  * lies within one extent.
  */
 #include "hv/alloc.h"
+#include "hv/spinlock.h"
 #include "hv/check.h"
 #include "hv/string.h"
 
@@ -28,6 +29,16 @@ static struct {
 	struct extent extents[ALLOC_MAX_EXTENTS];
 	size_t count;
 } ledger;
+
+static struct spinlock ledger_lock = SPINLOCK_INIT;
+
+/*
+ * Every check below runs with the ledger lock held; it is released before a
+ * failure is reported, so that a host test that expects the failure can go
+ * on using the ledger (in the hypervisor, a failed check halts anyway).
+ */
+#define LEDGER_CHECK(c) \
+	((c) ? (void)0 : (spin_unlock(&ledger_lock), check_failed(__FILE__, __LINE__, #c)))
 
 /** First address past the extent. */
 static uint64_t extent_end(const struct extent *extent)
@@ -134,9 +145,9 @@ static bool ledger_retag(size_t i, uint64_t start, uint64_t end, owner_t owner)
 	struct extent pieces[3];
 	size_t n = 0;
 
-	CHECK(start >= old.base && start < end && end <= extent_end(&old));
+	LEDGER_CHECK(start >= old.base && start < end && end <= extent_end(&old));
 	/* The pieces would be unmerged neighbours of one owner. */
-	CHECK(owner != old.owner);
+	LEDGER_CHECK(owner != old.owner);
 
 	if (start > old.base) {
 		pieces[n++] = extent_between(old.base, start, old.owner);
@@ -154,8 +165,8 @@ void alloc_init(void)
 	ledger.count = 0;
 }
 
-/** Adds usable RAM [base, base + size), shrunk inward to whole pages. */
-bool alloc_add_free(hpa_t base, uint64_t size)
+/** alloc_add_free() with the ledger lock held. */
+static bool alloc_add_free_locked(hpa_t base, uint64_t size)
 {
 	uint64_t addr = hpa_addr(base);
 	uint64_t start;
@@ -184,15 +195,26 @@ bool alloc_add_free(hpa_t base, uint64_t size)
 	return ledger_splice(i, 0, &piece, 1);
 }
 
-/** Gives the free range [base, base + size), widened to pages, to owner. */
-bool alloc_reserve(hpa_t base, uint64_t size, owner_t owner)
+/** Adds usable RAM [base, base + size), shrunk inward to whole pages. */
+bool alloc_add_free(hpa_t base, uint64_t size)
+{
+	bool result;
+
+	spin_lock(&ledger_lock);
+	result = alloc_add_free_locked(base, size);
+	spin_unlock(&ledger_lock);
+	return result;
+}
+
+/** alloc_reserve() with the ledger lock held. */
+static bool alloc_reserve_locked(hpa_t base, uint64_t size, owner_t owner)
 {
 	uint64_t addr = hpa_addr(base);
 	uint64_t start;
 	uint64_t end;
 	size_t i;
 
-	CHECK(owner_is_assignable(owner));
+	LEDGER_CHECK(owner_is_assignable(owner));
 	if (size == 0 || addr >= ALLOC_ADDRESS_LIMIT ||
 	    size > ALLOC_ADDRESS_LIMIT - addr) {
 		return false;
@@ -209,6 +231,17 @@ bool alloc_reserve(hpa_t base, uint64_t size, owner_t owner)
 	return ledger_retag(i, start, end, owner);
 }
 
+/** Gives the free range [base, base + size), widened to pages, to owner. */
+bool alloc_reserve(hpa_t base, uint64_t size, owner_t owner)
+{
+	bool result;
+
+	spin_lock(&ledger_lock);
+	result = alloc_reserve_locked(base, size, owner);
+	spin_unlock(&ledger_lock);
+	return result;
+}
+
 /** Allocates count contiguous aligned pages, anywhere. */
 bool alloc_pages(uint64_t count, uint64_t align_pages, owner_t owner,
 		 hpa_t *out)
@@ -217,16 +250,16 @@ bool alloc_pages(uint64_t count, uint64_t align_pages, owner_t owner,
 				 hpa_init(ALLOC_ADDRESS_LIMIT), owner, out);
 }
 
-/** Allocates count contiguous aligned pages ending at or below limit. */
-bool alloc_pages_below(uint64_t count, uint64_t align_pages, hpa_t limit,
+/** alloc_pages_below() with the ledger lock held. */
+static bool alloc_pages_below_locked(uint64_t count, uint64_t align_pages, hpa_t limit,
 		       owner_t owner, hpa_t *out)
 {
 	uint64_t limit_addr = MIN(hpa_addr(limit), ALLOC_ADDRESS_LIMIT);
 	uint64_t bytes;
 	uint64_t align;
 
-	CHECK(owner_is_assignable(owner));
-	CHECK(align_pages != 0 && (align_pages & (align_pages - 1)) == 0);
+	LEDGER_CHECK(owner_is_assignable(owner));
+	LEDGER_CHECK(align_pages != 0 && (align_pages & (align_pages - 1)) == 0);
 	if (count == 0 || count > ALLOC_PAGE_LIMIT ||
 	    align_pages > ALLOC_PAGE_LIMIT) {
 		return false;
@@ -256,22 +289,34 @@ bool alloc_pages_below(uint64_t count, uint64_t align_pages, hpa_t limit,
 	return false;
 }
 
-/** Returns count pages at base, CHECKing they belong to expected_owner. */
-void alloc_free(hpa_t base, uint64_t count, owner_t expected_owner)
+/** Allocates count contiguous aligned pages ending at or below limit. */
+bool alloc_pages_below(uint64_t count, uint64_t align_pages, hpa_t limit,
+		       owner_t owner, hpa_t *out)
+{
+	bool result;
+
+	spin_lock(&ledger_lock);
+	result = alloc_pages_below_locked(count, align_pages, limit, owner, out);
+	spin_unlock(&ledger_lock);
+	return result;
+}
+
+/** alloc_free() with the ledger lock held. */
+static void alloc_free_locked(hpa_t base, uint64_t count, owner_t expected_owner)
 {
 	uint64_t start = hpa_addr(base);
 	size_t i;
 	bool freed;
 
-	CHECK(owner_is_assignable(expected_owner));
-	CHECK(IS_ALIGNED(start, PAGE_SIZE));
-	CHECK(count > 0 && count <= ALLOC_PAGE_LIMIT);
+	LEDGER_CHECK(owner_is_assignable(expected_owner));
+	LEDGER_CHECK(IS_ALIGNED(start, PAGE_SIZE));
+	LEDGER_CHECK(count > 0 && count <= ALLOC_PAGE_LIMIT);
 
 	/* Pages of one owner that touch are one extent (the ledger is merged). */
 	i = ledger_find(start);
-	CHECK(i < ledger.count);
-	CHECK(ledger.extents[i].owner == expected_owner);
-	CHECK(count <= (extent_end(&ledger.extents[i]) - start) >> PAGE_SHIFT);
+	LEDGER_CHECK(i < ledger.count);
+	LEDGER_CHECK(ledger.extents[i].owner == expected_owner);
+	LEDGER_CHECK(count <= (extent_end(&ledger.extents[i]) - start) >> PAGE_SHIFT);
 
 	/*
 	 * Freeing from the middle of an extent splits it in three; if the
@@ -279,19 +324,70 @@ void alloc_free(hpa_t base, uint64_t count, owner_t expected_owner)
 	 * silently, so that is fatal too.
 	 */
 	freed = ledger_retag(i, start, start + (count << PAGE_SHIFT), OWNER_FREE);
-	CHECK(freed);
+	LEDGER_CHECK(freed);
 }
 
-/** Owner of the page containing page; OWNER_NONE if it is not known RAM. */
-owner_t alloc_owner_of(hpa_t page)
+/** Returns count pages at base, CHECKing they belong to expected_owner. */
+void alloc_free(hpa_t base, uint64_t count, owner_t expected_owner)
+{
+	spin_lock(&ledger_lock);
+	alloc_free_locked(base, count, expected_owner);
+	spin_unlock(&ledger_lock);
+}
+
+/** The one owner of a whole range of pages, or OWNER_NONE. */
+owner_t alloc_range_owner(hpa_t base, uint64_t pages)
+{
+	size_t i;
+	owner_t owner = OWNER_NONE;
+
+	spin_lock(&ledger_lock);
+	i = ledger_find(hpa_addr(base));
+	/* Merged extents: a range with one owner lies within one extent. */
+	if (i < ledger.count && pages <= ledger.extents[i].pages &&
+	    hpa_addr(base) + (pages << PAGE_SHIFT) <= extent_end(&ledger.extents[i])) {
+		owner = ledger.extents[i].owner;
+	}
+	spin_unlock(&ledger_lock);
+	return owner;
+}
+
+/** What a hypervisor owner keeps, for the ledger; NULL otherwise. */
+const char *owner_hypervisor_name(owner_t owner)
+{
+	static const char *const names[] = {
+		[OWNER_HYPERVISOR] = "per-CPU data and stacks",
+		[OWNER_HV_IMAGE] = "Tessera's image",
+		[OWNER_HV_PAGE_TABLES] = "page tables",
+		[OWNER_HV_VMX] = "VMX structures",
+		[OWNER_HV_EPT] = "EPT tables",
+		[OWNER_HV_BOOT_FILES] = "boot images",
+	};
+
+	return owner < ARRAY_SIZE(names) ? names[owner] : NULL;
+}
+
+/** alloc_owner_of() with the ledger lock held. */
+static owner_t alloc_owner_of_locked(hpa_t page)
 {
 	size_t i = ledger_find(hpa_addr(page));
 
 	return i < ledger.count ? ledger.extents[i].owner : OWNER_NONE;
 }
 
-/** Number of pages owner holds. */
-uint64_t alloc_pages_owned(owner_t owner)
+/** Owner of the page containing page; OWNER_NONE if it is not known RAM. */
+owner_t alloc_owner_of(hpa_t page)
+{
+	owner_t result;
+
+	spin_lock(&ledger_lock);
+	result = alloc_owner_of_locked(page);
+	spin_unlock(&ledger_lock);
+	return result;
+}
+
+/** alloc_pages_owned() with the ledger lock held. */
+static uint64_t alloc_pages_owned_locked(owner_t owner)
 {
 	uint64_t pages = 0;
 
@@ -303,14 +399,25 @@ uint64_t alloc_pages_owned(owner_t owner)
 	return pages;
 }
 
+/** Number of pages owner holds. */
+uint64_t alloc_pages_owned(owner_t owner)
+{
+	uint64_t result;
+
+	spin_lock(&ledger_lock);
+	result = alloc_pages_owned_locked(owner);
+	spin_unlock(&ledger_lock);
+	return result;
+}
+
 /** Number of extents in the ledger. */
 size_t alloc_extent_count(void)
 {
 	return ledger.count;
 }
 
-/** Extent i in address order; false when i is out of range. */
-bool alloc_extent_at(size_t i, hpa_t *base, uint64_t *pages, owner_t *owner)
+/** alloc_extent_at() with the ledger lock held. */
+static bool alloc_extent_at_locked(size_t i, hpa_t *base, uint64_t *pages, owner_t *owner)
 {
 	if (i >= ledger.count) {
 		return false;
@@ -319,4 +426,15 @@ bool alloc_extent_at(size_t i, hpa_t *base, uint64_t *pages, owner_t *owner)
 	*pages = ledger.extents[i].pages;
 	*owner = ledger.extents[i].owner;
 	return true;
+}
+
+/** Extent i in address order; false when i is out of range. */
+bool alloc_extent_at(size_t i, hpa_t *base, uint64_t *pages, owner_t *owner)
+{
+	bool result;
+
+	spin_lock(&ledger_lock);
+	result = alloc_extent_at_locked(i, base, pages, owner);
+	spin_unlock(&ledger_lock);
+	return result;
 }

@@ -16,7 +16,8 @@
  * owned entirely by one owner always lies within a single extent. The table
  * has a fixed capacity and lives in static storage.
  *
- * Not thread-safe: callers serialise (it is used while building partitions).
+ * Every public function takes the ledger's lock: partitions are built,
+ * stopped and restarted while other CPUs run.
  */
 #ifndef TESSERA_HV_ALLOC_H
 #define TESSERA_HV_ALLOC_H
@@ -27,7 +28,14 @@
 typedef uint16_t owner_t;
 
 #define OWNER_FREE           ((owner_t)0)
-#define OWNER_HYPERVISOR     ((owner_t)1)
+/* The hypervisor, by what it keeps there (owners 1-15). */
+#define OWNER_HYPERVISOR     ((owner_t)1) /* per-CPU data and stacks */
+#define OWNER_HV_IMAGE       ((owner_t)2) /* Tessera's own image */
+#define OWNER_HV_PAGE_TABLES ((owner_t)3) /* the hypervisor's own page tables */
+#define OWNER_HV_VMX         ((owner_t)4) /* VMXON regions, VMCSs, I/O and MSR bitmaps */
+#define OWNER_HV_EPT         ((owner_t)5) /* EPT paging structures */
+#define OWNER_HV_BOOT_FILES  ((owner_t)6) /* partition images kept for restarts */
+#define OWNER_HV_LAST        OWNER_HV_BOOT_FILES
 #define OWNER_PARTITION_BASE ((owner_t)16)
 /* Partition i (0-based) owns its memory as OWNER_PARTITION(i). */
 #define OWNER_PARTITION(i)   ((owner_t)(OWNER_PARTITION_BASE + (i)))
@@ -96,6 +104,21 @@ owner_t alloc_owner_of(hpa_t page);
 
 /** Number of pages owner holds (OWNER_FREE: the free pages). */
 uint64_t alloc_pages_owned(owner_t owner);
+
+/**
+ * The one owner of every page of [base, base + pages pages); OWNER_NONE when
+ * the pages have several owners or are not all known RAM.
+ */
+owner_t alloc_range_owner(hpa_t base, uint64_t pages);
+
+/** True for the owners that stand for the hypervisor itself. */
+static inline bool owner_is_hypervisor(owner_t owner)
+{
+	return owner >= OWNER_HYPERVISOR && owner < OWNER_PARTITION_BASE;
+}
+
+/** What a hypervisor owner keeps, for the ledger ("EPT tables"); NULL otherwise. */
+const char *owner_hypervisor_name(owner_t owner);
 
 /** Number of extents in the ledger, for printing it. */
 size_t alloc_extent_count(void);

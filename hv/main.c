@@ -4,6 +4,8 @@
  */
 #include "hv/boot_info.h"
 #include "hv/alloc.h"
+#include "hv/check.h"
+#include "hv/phys.h"
 #include "hv/console.h"
 #include "hv/log.h"
 #include "hv/panic.h"
@@ -11,6 +13,7 @@
 #include "hv/sched.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpu_setup.h"
+#include "arch/x86/image.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/vmx.h"
 #include "drivers/uart16550.h"
@@ -57,6 +60,63 @@ static uint64_t hv_init_allocator(const struct boot_info *info)
 	return limit;
 }
 
+/** True for memory the firmware used until hand-off and Tessera may reuse. */
+static bool boot_memory_reclaimable(enum boot_mem_type type)
+{
+	return type == BOOT_MEM_BOOT_SERVICES || type == BOOT_MEM_LOADER;
+}
+
+/**
+ * Takes back what the firmware and the loader used until hand-off, keeping
+ * Tessera's image and the partitions' boot images. Runs on Tessera's own
+ * stack and page tables: nothing uses the firmware's any more.
+ */
+static void hv_reclaim_boot_memory(const struct boot_info *info)
+{
+	uint64_t before = alloc_pages_owned(OWNER_FREE);
+
+	for (size_t i = 0; i < info->memory_count; i++) {
+		const struct boot_mem_region *r = &info->memory[i];
+		uint64_t base = MAX(r->base, LOW_MEMORY_END);
+		uint64_t end = r->base + r->size;
+
+		if (boot_memory_reclaimable(r->type) && end > base) {
+			alloc_add_free(hpa_init(base), end - base);
+		}
+	}
+	/* Reserved at once: nothing allocates between adding and reserving. */
+	CHECK(alloc_reserve(ptr_to_hpa(__tessera_image_start),
+			    (uint64_t)(__tessera_image_end - __tessera_image_start), OWNER_HV_IMAGE));
+	for (unsigned int i = 0; i < info->config.partition_count; i++) {
+		const struct boot_file *f = &info->images[i];
+
+		/* The loader allocated one page more than the file, for a NUL. */
+		if (f->data != NULL) {
+			CHECK(alloc_reserve(ptr_to_hpa(f->data), f->size + 1, OWNER_HV_BOOT_FILES));
+		}
+	}
+	log_info("memory: reclaimed %llu MiB the firmware used until hand-off",
+		 (unsigned long long)((alloc_pages_owned(OWNER_FREE) - before) >> 8));
+}
+
+/** Prints who owns how much memory: the ledger in one short table. */
+static void hv_print_ledger(void)
+{
+	log_info("memory ledger: free %llu KiB", (unsigned long long)(alloc_pages_owned(OWNER_FREE) * 4));
+	for (owner_t o = OWNER_HYPERVISOR; o <= OWNER_HV_LAST; o++) {
+		log_info("memory ledger: hypervisor, %s: %llu KiB", owner_hypervisor_name(o),
+			 (unsigned long long)(alloc_pages_owned(o) * 4));
+	}
+	for (unsigned int i = 0; i < PARTITION_MAX; i++) {
+		uint64_t pages = alloc_pages_owned(OWNER_PARTITION(i));
+
+		if (pages > 0) {
+			log_info("memory ledger: partition %s: %llu KiB",
+				 partitions[i].config->name, (unsigned long long)(pages * 4));
+		}
+	}
+}
+
 /** Builds and starts every partition of the configuration. */
 static void hv_start_partitions(struct boot_info *info)
 {
@@ -95,7 +155,9 @@ static NORETURN void hv_main(void *arg)
 		log_warn("the firmware's MTRRs are invalid (%s): such memory is mapped uncached",
 			 mtrr_problem);
 	}
+	hv_reclaim_boot_memory(info);
 	hv_start_partitions(info);
+	hv_print_ledger();
 	log_debug("boot took %llu TSC ticks until the first VM entry",
 		  (unsigned long long)(cpu_rdtsc() - info->entry_tsc));
 	sched_run();

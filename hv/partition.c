@@ -28,7 +28,7 @@ static bool partition_load_image(struct partition *p)
 /** Bitmaps with every bit set: every port and every MSR exits. */
 static bool partition_build_bitmaps(struct partition *p)
 {
-	owner_t owner = OWNER_HYPERVISOR;
+	owner_t owner = OWNER_HV_VMX;
 
 	if (!alloc_pages(2, 1, owner, &p->io_bitmaps) ||
 	    !alloc_pages(1, 1, owner, &p->msr_bitmap)) {
@@ -76,10 +76,10 @@ static void partition_release(struct partition *p)
 	}
 	partition_memory_release(p);
 	if (hpa_addr(p->io_bitmaps) != 0) {
-		alloc_free(p->io_bitmaps, 2, OWNER_HYPERVISOR);
+		alloc_free(p->io_bitmaps, 2, OWNER_HV_VMX);
 	}
 	if (hpa_addr(p->msr_bitmap) != 0) {
-		alloc_free(p->msr_bitmap, 1, OWNER_HYPERVISOR);
+		alloc_free(p->msr_bitmap, 1, OWNER_HV_VMX);
 	}
 	p->vcpu_count = 0;
 	p->state = PARTITION_EMPTY;

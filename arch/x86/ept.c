@@ -149,7 +149,7 @@ static bool ept_level_allows_leaf(const struct ept *ept, int level)
 /** Allocates a zeroed (all not-present) table page for the EPT. */
 static bool ept_alloc_table(struct ept *ept, hpa_t *table)
 {
-	if (!alloc_pages(1, 1, OWNER_HYPERVISOR, table)) {
+	if (!alloc_pages(1, 1, OWNER_HV_EPT, table)) {
 		return false;
 	}
 	memset(ept_table_entries(*table), 0, PAGE_SIZE);
@@ -393,7 +393,7 @@ static void ept_free_tables(struct ept *ept, hpa_t table, int level)
 			}
 		}
 	}
-	alloc_free(table, 1, OWNER_HYPERVISOR);
+	alloc_free(table, 1, OWNER_HV_EPT);
 	ept->table_pages--;
 }
 

@@ -6,7 +6,7 @@
  * This module builds and inspects the four-level EPT paging structures
  * (PML4, page-directory-pointer table, page directory, page table). Table
  * pages come from the page allocator (hv/alloc.h), owned by
- * OWNER_HYPERVISOR, and are reached through hpa_to_ptr() (hv/phys.h), so the
+ * OWNER_HV_EPT, and are reached through hpa_to_ptr() (hv/phys.h), so the
  * whole builder runs in the host unit tests.
  *
  * The builder never touches the memory it maps; which host memory a

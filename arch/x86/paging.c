@@ -76,7 +76,7 @@ static uint64_t *paging_new_table(uint64_t *table_hpa)
 {
 	hpa_t page;
 
-	if (!alloc_pages(1, 1, OWNER_HYPERVISOR, &page)) {
+	if (!alloc_pages(1, 1, OWNER_HV_PAGE_TABLES, &page)) {
 		paging_failed = true;
 		return NULL;
 	}

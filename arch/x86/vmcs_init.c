@@ -206,7 +206,7 @@ bool vmx_vcpu_create(struct vcpu *vcpu, uint64_t entry)
 {
 	uint32_t *vmcs;
 
-	if (!alloc_pages(1, 1, OWNER_HYPERVISOR, &vcpu->vmcs)) {
+	if (!alloc_pages(1, 1, OWNER_HV_VMX, &vcpu->vmcs)) {
 		log_error("no memory for a VMCS");
 		return false;
 	}
@@ -235,7 +235,7 @@ void vmx_vcpu_destroy(struct vcpu *vcpu)
 	if (hpa_addr(cpu->current_vmcs) == hpa_addr(vcpu->vmcs)) {
 		cpu->current_vmcs = hpa_init(0);
 	}
-	alloc_free(vcpu->vmcs, 1, OWNER_HYPERVISOR);
+	alloc_free(vcpu->vmcs, 1, OWNER_HV_VMX);
 }
 
 /** Makes the vCPU's VMCS current on this CPU and enters the guest. */

@@ -100,7 +100,7 @@ bool vmx_cpu_enable(struct percpu *cpu)
 	/* Every CPU must satisfy the same fixed bits (SDM A.7, A.8). */
 	cpu_write_cr0(vmx_fix_cr0(&vmx_caps, cpu_read_cr0(), false));
 	cpu_write_cr4(vmx_fix_cr4(&vmx_caps, cpu_read_cr4() | CR4_VMXE));
-	if (!alloc_pages(1, 1, OWNER_HYPERVISOR, &cpu->vmxon_region)) {
+	if (!alloc_pages(1, 1, OWNER_HV_VMX, &cpu->vmxon_region)) {
 		log_error("cpu %u: no memory for the VMXON region", cpu->index);
 		return false;
 	}

@@ -60,7 +60,7 @@ static void walk_note_table(struct walk *walk, hpa_t table)
 {
 	assert_true(fake_phys_contains(table, PAGE_SIZE));
 	assert_true(IS_ALIGNED(hpa_addr(table), PAGE_SIZE));
-	assert_int_equal(alloc_owner_of(table), OWNER_HYPERVISOR);
+	assert_int_equal(alloc_owner_of(table), OWNER_HV_EPT);
 	for (size_t i = 0; i < walk->table_count; i++) {
 		assert_int_not_equal(hpa_addr(walk->tables[i]), hpa_addr(table));
 	}
@@ -306,7 +306,7 @@ static void check_mappings(const struct mapping *requests, size_t n,
 	ept_destroy(&ept);
 	assert_int_equal(ept.table_pages, 0);
 	assert_int_equal(alloc_pages_owned(OWNER_FREE), free_before);
-	assert_int_equal(alloc_pages_owned(OWNER_HYPERVISOR), 0);
+	assert_int_equal(alloc_pages_owned(OWNER_HV_EPT), 0);
 	walk_free(&walk);
 }
 
@@ -345,15 +345,15 @@ static void test_init_allocates_zeroed_pml4(void **state)
 	assert_true(ept_init(&ept, true, true));
 	assert_int_equal(ept.table_pages, 1);
 	assert_true(ept.allow_2m && ept.allow_1g);
-	assert_int_equal(alloc_owner_of(ept.pml4), OWNER_HYPERVISOR);
-	assert_int_equal(alloc_pages_owned(OWNER_HYPERVISOR), 1);
+	assert_int_equal(alloc_owner_of(ept.pml4), OWNER_HV_EPT);
+	assert_int_equal(alloc_pages_owned(OWNER_HV_EPT), 1);
 	pml4 = hpa_to_ptr(ept.pml4);
 	for (size_t i = 0; i < 512; i++) {
 		assert_int_equal(pml4[i], 0);
 	}
 	assert_false(ept_translate(&ept, gpa_init(0), NULL, NULL, NULL, NULL));
 	ept_destroy(&ept);
-	assert_int_equal(alloc_pages_owned(OWNER_HYPERVISOR), 0);
+	assert_int_equal(alloc_pages_owned(OWNER_HV_EPT), 0);
 	/* A second destroy, or one of a zeroed EPT, does nothing. */
 	ept_destroy(&ept);
 	ept = (struct ept){ 0 };
@@ -617,7 +617,7 @@ static void test_overlap_refused(void **state)
 				  hpa_init(TARGET_HPA), PAGE_SIZE, EPT_RWX,
 				  EPT_MT_WB));
 	ept_destroy(&ept);
-	assert_int_equal(alloc_pages_owned(OWNER_HYPERVISOR), 0);
+	assert_int_equal(alloc_pages_owned(OWNER_HV_EPT), 0);
 }
 
 /** Malformed requests are refused without allocating anything. */
@@ -772,7 +772,7 @@ static void test_out_of_table_pages(void **state)
 	assert_int_equal(ept.table_pages, 7);
 	ept_destroy(&ept);
 	assert_int_equal(alloc_pages_owned(OWNER_FREE), 7);
-	assert_int_equal(alloc_pages_owned(OWNER_HYPERVISOR), 0);
+	assert_int_equal(alloc_pages_owned(OWNER_HV_EPT), 0);
 
 	/* Not even a PML4. */
 	leave_free_pages(0);
@@ -793,14 +793,14 @@ static void test_two_epts(void **state)
 				  EPT_RWX, EPT_MT_WB));
 	assert_true(ept_map_range(&second, gpa_init(0), hpa_init(GiB(16)), MiB(4),
 				  EPT_RWX, EPT_MT_WB));
-	assert_int_equal(alloc_pages_owned(OWNER_HYPERVISOR),
+	assert_int_equal(alloc_pages_owned(OWNER_HV_EPT),
 			 first.table_pages + second.table_pages);
 	ept_destroy(&first);
-	assert_int_equal(alloc_pages_owned(OWNER_HYPERVISOR), second.table_pages);
+	assert_int_equal(alloc_pages_owned(OWNER_HV_EPT), second.table_pages);
 	assert_true(ept_translate(&second, gpa_init(MiB(3)), &hpa, NULL, NULL, NULL));
 	assert_int_equal(hpa_addr(hpa), GiB(16) + MiB(3));
 	ept_destroy(&second);
-	assert_int_equal(alloc_pages_owned(OWNER_HYPERVISOR), 0);
+	assert_int_equal(alloc_pages_owned(OWNER_HV_EPT), 0);
 }
 
 /** The EPTP: WB, walk length 4 encoded as 3, A/D on request, the PML4. */
