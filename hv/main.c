@@ -4,6 +4,7 @@
  */
 #include "hv/boot_info.h"
 #include "hv/alloc.h"
+#include "hv/audit.h"
 #include "hv/check.h"
 #include "hv/phys.h"
 #include "hv/console.h"
@@ -117,6 +118,31 @@ static void hv_print_ledger(void)
 	}
 }
 
+/**
+ * Runs the isolation audit over every partition. A partition whose EPT fails
+ * it is stopped before it runs: the others are unaffected by its tables.
+ */
+static void hv_audit(void)
+{
+	struct audit_result total = { 0, 0, 0, 0 };
+
+	for (unsigned int i = 0; i < PARTITION_MAX; i++) {
+		struct audit_result r = audit_isolation(&partitions[i], 1, &host_mtrr);
+
+		if (r.problems > 0) {
+			partition_stop(&partitions[i], "isolation audit found %u problem(s)",
+				       r.problems);
+		}
+		total.partitions += r.partitions;
+		total.leaves += r.leaves;
+		total.mapped_bytes += r.mapped_bytes;
+		total.problems += r.problems;
+	}
+	log_info("isolation audit: %u partition(s), %llu EPT leaves, %llu KiB mapped, %u problem(s)",
+		 total.partitions, (unsigned long long)total.leaves,
+		 (unsigned long long)(total.mapped_bytes / 1024), total.problems);
+}
+
 /** Builds and starts every partition of the configuration. */
 static void hv_start_partitions(struct boot_info *info)
 {
@@ -158,6 +184,7 @@ static NORETURN void hv_main(void *arg)
 	hv_reclaim_boot_memory(info);
 	hv_start_partitions(info);
 	hv_print_ledger();
+	hv_audit();
 	log_debug("boot took %llu TSC ticks until the first VM entry",
 		  (unsigned long long)(cpu_rdtsc() - info->entry_tsc));
 	sched_run();
