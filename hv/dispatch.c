@@ -93,13 +93,6 @@ static enum exit_result exit_skip_instruction(struct vcpu *vcpu, const struct vm
 	return EXIT_RESUME;
 }
 
-/** RDMSR/WRMSR: no MSR is virtualized yet, so every access is #GP(0). */
-static enum exit_result exit_handle_msr(struct vcpu *vcpu, const struct vm_exit *exit)
-{
-	vcpu_inject_exception_error(VECTOR_GP, 0);
-	return EXIT_RESUME;
-}
-
 /** An EPT violation outside the partition's RAM: stop with GPA and access. */
 static enum exit_result exit_handle_ept_violation(struct vcpu *vcpu, const struct vm_exit *exit)
 {
@@ -118,6 +111,17 @@ static enum exit_result exit_handle_ept_violation(struct vcpu *vcpu, const struc
  */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverride-init"
+/** An EPT misconfiguration: Tessera built a bad entry; stop with the GPA. */
+static enum exit_result exit_handle_ept_misconfig(struct vcpu *vcpu, const struct vm_exit *exit)
+{
+	partition_stop(vcpu->partition,
+		       "%s (exit reason %u), qualification 0x%llx, guest rip %#llx, gpa %#llx",
+		       exit_reason_name(exit->reason), exit->reason,
+		       (unsigned long long)exit->qualification, (unsigned long long)exit->guest_rip,
+		       (unsigned long long)vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS));
+	return EXIT_STOPPED;
+}
+
 const exit_handler_fn exit_handlers[EXIT_REASON_COUNT] = {
 	[0 ... EXIT_REASON_COUNT - 1] = exit_stop_unhandled,
 	[EXIT_REASON_EXCEPTION_NMI] = exit_handle_exception_nmi,
@@ -141,9 +145,10 @@ const exit_handler_fn exit_handlers[EXIT_REASON_COUNT] = {
 	[EXIT_REASON_INVVPID] = exit_inject_ud,
 	[EXIT_REASON_VMFUNC] = exit_inject_ud,
 	[EXIT_REASON_IO_INSTRUCTION] = exit_handle_io,
-	[EXIT_REASON_RDMSR] = exit_handle_msr,
-	[EXIT_REASON_WRMSR] = exit_handle_msr,
+	[EXIT_REASON_RDMSR] = exit_handle_rdmsr,
+	[EXIT_REASON_WRMSR] = exit_handle_wrmsr,
 	[EXIT_REASON_EPT_VIOLATION] = exit_handle_ept_violation,
+	[EXIT_REASON_EPT_MISCONFIG] = exit_handle_ept_misconfig,
 	[EXIT_REASON_PREEMPTION_TIMER] = exit_handle_preemption_timer,
 };
 #pragma GCC diagnostic pop

@@ -51,5 +51,10 @@ void vcpu_inject_exception_error(uint8_t vector, uint32_t error_code);
 enum exit_result exit_handle_cpuid(struct vcpu *vcpu, const struct vm_exit *exit);
 enum exit_result exit_handle_io(struct vcpu *vcpu, const struct vm_exit *exit);
 enum exit_result exit_handle_vmcall(struct vcpu *vcpu, const struct vm_exit *exit);
+enum exit_result exit_handle_rdmsr(struct vcpu *vcpu, const struct vm_exit *exit);
+enum exit_result exit_handle_wrmsr(struct vcpu *vcpu, const struct vm_exit *exit);
+
+/** Fills a vCPU's emulated MSRs (virtual MTRRs) with their power-on state. */
+void vcpu_msrs_reset(struct vcpu *vcpu);
 
 #endif /* TESSERA_HV_EXIT_H */

@@ -4,6 +4,7 @@
  * bitmaps, its vCPUs and its virtual devices.
  */
 #include "hv/partition.h"
+#include "hv/exit.h"
 #include "hv/alloc.h"
 #include "hv/log.h"
 #include "hv/phys.h"
@@ -57,6 +58,7 @@ static bool partition_build_vcpus(struct partition *p)
 		v->index = i;
 		v->state = VCPU_STOPPED;
 		v->vpid = next_vpid++;
+		vcpu_msrs_reset(v);
 		p->vcpu_count = i + 1;
 		if (!vmx_vcpu_create(v, p->config->entry)) {
 			log_error("partition '%s': cannot create vCPU %u", p->config->name, i);

@@ -45,6 +45,7 @@ struct vcpu {
 	hpa_t vmcs;
 	bool launched;                /* VMLAUNCH done; VMRESUME from now on */
 	uint16_t vpid;
+	struct mtrr_state guest_mtrr; /* virtual MTRRs (hv/msr.c) */
 	uint64_t exit_count;
 	uint64_t exits_by_reason[EXIT_REASON_COUNT];
 };

@@ -1,0 +1,176 @@
+/*
+ * RDMSR and WRMSR of partitions. Every MSR access exits (the MSR bitmap is
+ * all ones); the few MSRs a partition may use are emulated here, any other
+ * raises #GP(0) as on a CPU without that MSR.
+ *
+ * Virtual MTRRs: under EPT the guest's MTRRs do not decide memory types (the
+ * EPT memory type, taken from the host MTRRs, and the guest PAT do; SDM Vol.
+ * 3C, 29.3.7.2), so the guest gets MTRRs that say what EPT enforces for RAM
+ * (enabled, write-back by default) and keeps whatever valid values it writes.
+ */
+#include "hv/exit.h"
+#include "arch/x86/msr.h"
+#include "arch/x86/vmcs.h"
+
+#define VMTRR_VARIABLE_COUNT 8
+#define VMTRR_PHYS_ADDR_BITS 46  /* the guest-physical width Tessera's EPT serves */
+#define MTRR_DEF_TYPE_VALID  (MTRR_DEF_TYPE_TYPE_MASK | MTRR_DEF_TYPE_FE | MTRR_DEF_TYPE_E)
+
+/** Fills a vCPU's virtual MTRRs with their power-on state for Tessera. */
+void vcpu_msrs_reset(struct vcpu *vcpu)
+{
+	struct mtrr_state *m = &vcpu->guest_mtrr;
+
+	*m = (struct mtrr_state){ .enabled = true, .default_type = EPT_MT_WB,
+				  .variable_count = VMTRR_VARIABLE_COUNT,
+				  .phys_addr_bits = VMTRR_PHYS_ADDR_BITS };
+}
+
+/** True for the memory types an MTRR may hold (SDM 12.11.2). */
+static bool mtrr_type_ok(uint64_t type)
+{
+	return type == EPT_MT_UC || type == EPT_MT_WC || type == EPT_MT_WT ||
+	       type == EPT_MT_WP || type == EPT_MT_WB;
+}
+
+/** True for the memory types a PAT entry may hold (SDM 12.12.2): MTRR types and UC-. */
+static bool pat_type_ok(uint64_t type)
+{
+	return mtrr_type_ok(type) || type == 7;
+}
+
+/** True when every byte of @value is an acceptable type. */
+static bool bytes_are_types(uint64_t value, bool (*ok)(uint64_t))
+{
+	for (int i = 0; i < 8; i++) {
+		if (!ok((value >> (8 * i)) & 0xff)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/** Index of a fixed-range MTRR in address order, or -1. */
+static int fixed_mtrr_index(uint32_t msr)
+{
+	if (msr == MSR_IA32_MTRR_FIX64K_00000) {
+		return 0;
+	}
+	if (msr == MSR_IA32_MTRR_FIX16K_80000 || msr == MSR_IA32_MTRR_FIX16K_A0000) {
+		return 1 + (int)(msr - MSR_IA32_MTRR_FIX16K_80000);
+	}
+	if (msr >= MSR_IA32_MTRR_FIX4K_C0000 && msr <= MSR_IA32_MTRR_FIX4K_F8000) {
+		return 3 + (int)(msr - MSR_IA32_MTRR_FIX4K_C0000);
+	}
+	return -1;
+}
+
+/** True for a variable-range MTRR MSR of the guest; sets pair and is_mask. */
+static bool variable_mtrr(uint32_t msr, unsigned int *pair, bool *is_mask)
+{
+	if (msr < MSR_IA32_MTRR_PHYSBASE0 ||
+	    msr >= MSR_IA32_MTRR_PHYSBASE(VMTRR_VARIABLE_COUNT)) {
+		return false;
+	}
+	*pair = (msr - MSR_IA32_MTRR_PHYSBASE0) / 2;
+	*is_mask = ((msr - MSR_IA32_MTRR_PHYSBASE0) & 1) != 0;
+	return true;
+}
+
+/** Reads an emulated MSR; false when the guest has no such MSR. */
+static bool msr_read(struct vcpu *vcpu, uint32_t msr, uint64_t *value)
+{
+	const struct mtrr_state *m = &vcpu->guest_mtrr;
+	int fixed = fixed_mtrr_index(msr);
+	unsigned int pair;
+	bool is_mask;
+
+	if (msr == MSR_IA32_MTRRCAP) {
+		*value = VMTRR_VARIABLE_COUNT | MTRRCAP_FIX | MTRRCAP_WC;
+	} else if (msr == MSR_IA32_MTRR_DEF_TYPE) {
+		*value = m->default_type | (m->fixed_enabled ? MTRR_DEF_TYPE_FE : 0) |
+			 (m->enabled ? MTRR_DEF_TYPE_E : 0);
+	} else if (fixed >= 0) {
+		*value = m->fixed[fixed];
+	} else if (variable_mtrr(msr, &pair, &is_mask)) {
+		*value = is_mask ? m->variable[pair].mask : m->variable[pair].base;
+	} else if (msr == MSR_IA32_PAT) {
+		*value = vmcs_read64(VMCS_GUEST_IA32_PAT);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/** Checks a variable-range MTRR value: valid type, no reserved bit set. */
+static bool variable_mtrr_value_ok(uint64_t value, bool is_mask)
+{
+	uint64_t address_bits = ((1ULL << VMTRR_PHYS_ADDR_BITS) - 1) & PAGE_MASK;
+	uint64_t allowed = address_bits | (is_mask ? MTRR_PHYSMASK_VALID : MTRR_PHYSBASE_TYPE_MASK);
+
+	return (value & ~allowed) == 0 && (is_mask || mtrr_type_ok(value & MTRR_PHYSBASE_TYPE_MASK));
+}
+
+/** Writes an emulated MSR; false (#GP) for no such MSR or an invalid value. */
+static bool msr_write(struct vcpu *vcpu, uint32_t msr, uint64_t value)
+{
+	struct mtrr_state *m = &vcpu->guest_mtrr;
+	int fixed = fixed_mtrr_index(msr);
+	unsigned int pair;
+	bool is_mask;
+
+	if (msr == MSR_IA32_MTRR_DEF_TYPE) {
+		if ((value & ~MTRR_DEF_TYPE_VALID) != 0 || !mtrr_type_ok(value & MTRR_DEF_TYPE_TYPE_MASK)) {
+			return false;
+		}
+		m->default_type = value & MTRR_DEF_TYPE_TYPE_MASK;
+		m->fixed_enabled = (value & MTRR_DEF_TYPE_FE) != 0;
+		m->enabled = (value & MTRR_DEF_TYPE_E) != 0;
+	} else if (fixed >= 0) {
+		if (!bytes_are_types(value, mtrr_type_ok)) {
+			return false;
+		}
+		m->fixed[fixed] = value;
+	} else if (variable_mtrr(msr, &pair, &is_mask)) {
+		if (!variable_mtrr_value_ok(value, is_mask)) {
+			return false;
+		}
+		*(is_mask ? &m->variable[pair].mask : &m->variable[pair].base) = value;
+	} else if (msr == MSR_IA32_PAT) {
+		if (!bytes_are_types(value, pat_type_ok)) {
+			return false;
+		}
+		vmcs_write64(VMCS_GUEST_IA32_PAT, value);
+	} else {
+		return false; /* MTRRCAP is read-only; everything else does not exist */
+	}
+	return true;
+}
+
+/** RDMSR exit: EDX:EAX <- MSR[ECX], or #GP(0). */
+enum exit_result exit_handle_rdmsr(struct vcpu *vcpu, const struct vm_exit *exit)
+{
+	uint64_t value;
+
+	if (!msr_read(vcpu, (uint32_t)vcpu->regs.rcx, &value)) {
+		vcpu_inject_exception_error(VECTOR_GP, 0);
+		return EXIT_RESUME;
+	}
+	vcpu->regs.rax = (uint32_t)value;
+	vcpu->regs.rdx = value >> 32;
+	vcpu_advance_rip(exit);
+	return EXIT_RESUME;
+}
+
+/** WRMSR exit: MSR[ECX] <- EDX:EAX, or #GP(0). */
+enum exit_result exit_handle_wrmsr(struct vcpu *vcpu, const struct vm_exit *exit)
+{
+	uint64_t value = ((vcpu->regs.rdx & 0xffffffffULL) << 32) | (vcpu->regs.rax & 0xffffffffULL);
+
+	if (!msr_write(vcpu, (uint32_t)vcpu->regs.rcx, value)) {
+		vcpu_inject_exception_error(VECTOR_GP, 0);
+		return EXIT_RESUME;
+	}
+	vcpu_advance_rip(exit);
+	return EXIT_RESUME;
+}
