@@ -144,6 +144,7 @@ const exit_handler_fn exit_handlers[EXIT_REASON_COUNT] = {
 	[EXIT_REASON_INVEPT] = exit_inject_ud,
 	[EXIT_REASON_INVVPID] = exit_inject_ud,
 	[EXIT_REASON_VMFUNC] = exit_inject_ud,
+	[EXIT_REASON_CR_ACCESS] = exit_handle_cr_access,
 	[EXIT_REASON_IO_INSTRUCTION] = exit_handle_io,
 	[EXIT_REASON_RDMSR] = exit_handle_rdmsr,
 	[EXIT_REASON_WRMSR] = exit_handle_wrmsr,

@@ -22,6 +22,7 @@
 #define CR4_PAE  (1ULL << 5)
 #define CR4_PGE  (1ULL << 7)
 #define CR4_VMXE (1ULL << 13)
+#define CR4_SMXE (1ULL << 14)
 
 #define RFLAGS_IF       (1ULL << 9)
 #define RFLAGS_RESERVED (1ULL << 1)

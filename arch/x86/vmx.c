@@ -126,3 +126,21 @@ void ept_flush_cached(const struct ept *ept)
 		vmx_invept(INVEPT_ALL_CONTEXTS, 0);
 	}
 }
+
+/** The CR0 the CPU runs a guest with that sees @visible. */
+uint64_t vmx_guest_cr0(uint64_t visible)
+{
+	return vmx_fix_cr0(&vmx_caps, visible, true);
+}
+
+/** The CR4 the CPU runs a guest with that sees @visible. */
+uint64_t vmx_guest_cr4(uint64_t visible)
+{
+	return vmx_fix_cr4(&vmx_caps, visible);
+}
+
+/** CR4 bits a guest may set: what the CPU allows in VMX operation, less VMX/SMX. */
+uint64_t vmx_guest_cr4_allowed(void)
+{
+	return vmx_caps.cr4_fixed1 & ~(CR4_VMXE | CR4_SMXE);
+}

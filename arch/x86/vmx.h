@@ -20,6 +20,15 @@ bool vmx_cpu_enable(struct percpu *cpu);
 /** The configuration every VMCS is built with (valid after vmx_cpu_enable). */
 const struct vmx_config *vmx_get_config(void);
 
+/** The CR0 the CPU runs a guest with that sees @visible (VMX fixed bits applied). */
+uint64_t vmx_guest_cr0(uint64_t visible);
+
+/** The CR4 the CPU runs a guest with that sees @visible (VMX fixed bits applied). */
+uint64_t vmx_guest_cr4(uint64_t visible);
+
+/** CR4 bits a guest may set: what the CPU allows in VMX operation, less VMX/SMX. */
+uint64_t vmx_guest_cr4_allowed(void);
+
 /** Allocates and fills a vCPU's VMCS for its first entry at @entry. */
 bool vmx_vcpu_create(struct vcpu *vcpu, uint64_t entry);
 

@@ -2,6 +2,7 @@
  * Host stand-ins for arch/x86/vmx.c and arch/x86/lapic.c.
  */
 #include "tests/unit/support/fake_vmcs.h"
+#include "arch/x86/cpu.h"
 #include "arch/x86/ept.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/vmx.h"
@@ -33,4 +34,22 @@ void host_deliver_nmi(void)
 void ept_flush_cached(const struct ept *ept)
 {
 	fake_ept_flush_count++;
+}
+
+/** Host stand-in: NE must be 1, as on every VMX CPU. */
+uint64_t vmx_guest_cr0(uint64_t visible)
+{
+	return visible | CR0_NE;
+}
+
+/** Host stand-in: VMXE must be 1 in VMX operation. */
+uint64_t vmx_guest_cr4(uint64_t visible)
+{
+	return visible | CR4_VMXE;
+}
+
+/** Host stand-in: the CR4 bits of a Haswell, less VMXE and SMXE. */
+uint64_t vmx_guest_cr4_allowed(void)
+{
+	return 0x1727ffULL & ~(CR4_VMXE | CR4_SMXE);
 }

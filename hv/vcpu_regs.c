@@ -1,0 +1,42 @@
+/*
+ * A vCPU's general-purpose registers by their architectural number (the
+ * encoding ModRM, the exit qualifications and the instruction-information
+ * fields use: SDM Vol. 2A, Table 2-2): 0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP,
+ * 5 RBP, 6 RSI, 7 RDI, 8-15 R8-R15. RSP lives in the VMCS, the rest in
+ * struct guest_regs.
+ */
+#include "hv/vcpu_regs.h"
+#include "arch/x86/vmcs.h"
+
+#define GPR_RSP 4
+
+/** Where register @index is kept in guest_regs (RSP excluded). */
+static uint64_t *vcpu_gpr_slot(struct vcpu *vcpu, unsigned int index)
+{
+	struct guest_regs *r = &vcpu->regs;
+	uint64_t *const slots[16] = {
+		&r->rax, &r->rcx, &r->rdx, &r->rbx, NULL, &r->rbp, &r->rsi, &r->rdi,
+		&r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13, &r->r14, &r->r15,
+	};
+
+	return slots[index & 15];
+}
+
+/** Reads general-purpose register @index (0-15) in full. */
+uint64_t vcpu_read_gpr(struct vcpu *vcpu, unsigned int index)
+{
+	if ((index & 15) == GPR_RSP) {
+		return vmcs_readl(VMCS_GUEST_RSP);
+	}
+	return *vcpu_gpr_slot(vcpu, index);
+}
+
+/** Writes general-purpose register @index (0-15) in full. */
+void vcpu_write_gpr(struct vcpu *vcpu, unsigned int index, uint64_t value)
+{
+	if ((index & 15) == GPR_RSP) {
+		vmcs_writel(VMCS_GUEST_RSP, value);
+		return;
+	}
+	*vcpu_gpr_slot(vcpu, index) = value;
+}

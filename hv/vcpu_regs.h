@@ -1,0 +1,15 @@
+/*
+ * A vCPU's general-purpose registers by architectural number.
+ */
+#ifndef TESSERA_HV_VCPU_REGS_H
+#define TESSERA_HV_VCPU_REGS_H
+
+#include "hv/partition.h"
+
+/** Reads general-purpose register @index (0 RAX ... 15 R15) in full. */
+uint64_t vcpu_read_gpr(struct vcpu *vcpu, unsigned int index);
+
+/** Writes general-purpose register @index (0 RAX ... 15 R15) in full. */
+void vcpu_write_gpr(struct vcpu *vcpu, unsigned int index, uint64_t value);
+
+#endif /* TESSERA_HV_VCPU_REGS_H */
