@@ -8,6 +8,23 @@
 #include "arch/x86/lapic.h"
 #include "arch/x86/vmcs.h"
 #include "arch/x86/vmx.h"
+#include "hv/log.h"
+
+/** Logs the vCPU's last exits, oldest first, after a diagnosis line. */
+static void exit_log_recent(const struct vcpu *vcpu)
+{
+	uint64_t count = MIN(vcpu->exit_count, (uint64_t)VCPU_RECENT_EXITS);
+
+	for (uint64_t i = vcpu->exit_count - count; i < vcpu->exit_count; i++) {
+		const struct exit_record *r = &vcpu->recent_exits[i % VCPU_RECENT_EXITS];
+
+		log_info("  partition %s vcpu %u exit #%llu: %s, qualification 0x%llx, rip %#llx, gpa %#llx",
+			 vcpu->partition->config->name, vcpu->index, (unsigned long long)i + 1,
+			 exit_reason_name(exit_reason_basic(r->reason)),
+			 (unsigned long long)r->qualification, (unsigned long long)r->guest_rip,
+			 (unsigned long long)r->gpa);
+	}
+}
 
 /** Stops the partition: an exit Tessera does not (yet) emulate. */
 static enum exit_result exit_stop_unhandled(struct vcpu *vcpu, const struct vm_exit *exit)
@@ -16,6 +33,7 @@ static enum exit_result exit_stop_unhandled(struct vcpu *vcpu, const struct vm_e
 		       exit_reason_name(exit->reason), exit->reason,
 		       (unsigned long long)exit->qualification,
 		       (unsigned long long)exit->guest_rip);
+	exit_log_recent(vcpu);
 	return EXIT_STOPPED;
 }
 
@@ -102,6 +120,7 @@ static enum exit_result exit_handle_ept_violation(struct vcpu *vcpu, const struc
 		       (q & 4) ? "instruction fetch" : (q & 2) ? "write" : "read",
 		       (unsigned long long)vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS),
 		       (unsigned long long)exit->guest_rip);
+	exit_log_recent(vcpu);
 	return EXIT_STOPPED;
 }
 
@@ -166,9 +185,49 @@ static enum exit_result exit_report_entry_failure_exit(struct vcpu *vcpu,
 	return EXIT_STOPPED;
 }
 
+/** Notes the exit in the vCPU's ring of recent exits (for diagnoses). */
+static void exit_record(struct vcpu *vcpu, const struct vm_exit *exit)
+{
+	struct exit_record *r = &vcpu->recent_exits[vcpu->exit_count % VCPU_RECENT_EXITS];
+
+	r->reason = exit->full_reason;
+	r->qualification = exit->qualification;
+	r->guest_rip = exit->guest_rip;
+	/* The GPA field is meaningful only for EPT exits (SDM 28.2.1). */
+	r->gpa = exit->reason == EXIT_REASON_EPT_VIOLATION || exit->reason == EXIT_REASON_EPT_MISCONFIG
+		 ? vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS) : 0;
+}
+
+/**
+ * An exit during event delivery (IDT-vectoring information valid) left the
+ * event undelivered: unless the handler injected something itself, the same
+ * event goes in again on the next entry (SDM 28.2.4, 27.6).
+ */
+static void exit_reinject_vectoring_event(void)
+{
+	uint32_t idt_info = vmcs_read32(VMCS_IDT_VECTORING_INFO);
+	uint32_t type = (idt_info >> VMCS_INTR_INFO_TYPE_SHIFT) & 7;
+
+	if (!(idt_info & VMCS_INTR_INFO_VALID) ||
+	    (vmcs_read32(VMCS_ENTRY_INTERRUPTION_INFO) & VMCS_INTR_INFO_VALID)) {
+		return;
+	}
+	if (idt_info & VMCS_INTR_INFO_DELIVER_ERROR) {
+		vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR, vmcs_read32(VMCS_IDT_VECTORING_ERROR));
+	}
+	/* Software interrupts and exceptions need their instruction length again. */
+	if (type == VMCS_INTR_TYPE_SOFT_INTERRUPT || type == VMCS_INTR_TYPE_PRIV_SOFT_EXCEPTION ||
+	    type == VMCS_INTR_TYPE_SOFT_EXCEPTION) {
+		vmcs_write32(VMCS_ENTRY_INSTRUCTION_LENGTH, vmcs_read32(VMCS_EXIT_INSTRUCTION_LENGTH));
+	}
+	/* Bit 12 (NMI unblocking due to IRET) is undefined in this field. */
+	vmcs_write32(VMCS_ENTRY_INTERRUPTION_INFO, idt_info & ~(1U << 12));
+}
+
 /** Reads the exit, counts it and runs its handler. */
 enum exit_result exit_dispatch(struct vcpu *vcpu)
 {
+	enum exit_result result;
 	struct vm_exit exit = {
 		.full_reason = vmcs_read32(VMCS_EXIT_REASON),
 		.qualification = vmcs_readl(VMCS_EXIT_QUALIFICATION),
@@ -177,6 +236,7 @@ enum exit_result exit_dispatch(struct vcpu *vcpu)
 	};
 
 	exit.reason = exit_reason_basic(exit.full_reason);
+	exit_record(vcpu, &exit);
 	vcpu->exit_count++;
 	if (exit.reason < EXIT_REASON_COUNT) {
 		vcpu->exits_by_reason[exit.reason]++;
@@ -187,7 +247,11 @@ enum exit_result exit_dispatch(struct vcpu *vcpu)
 	if (exit.reason >= EXIT_REASON_COUNT) {
 		return exit_stop_unhandled(vcpu, &exit);
 	}
-	return exit_handlers[exit.reason](vcpu, &exit);
+	result = exit_handlers[exit.reason](vcpu, &exit);
+	if (result != EXIT_STOPPED) {
+		exit_reinject_vectoring_event();
+	}
+	return result;
 }
 
 /** Reports a failed VMLAUNCH/VMRESUME (VMfail) and stops the partition. */

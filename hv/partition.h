@@ -36,6 +36,17 @@ enum vcpu_state {
 
 struct partition;
 
+/* How many of its last exits a vCPU remembers for diagnoses. */
+#define VCPU_RECENT_EXITS 8
+
+/** One VM exit as the ring of recent exits keeps it. */
+struct exit_record {
+	uint32_t reason;          /* the full exit-reason field */
+	uint64_t qualification;
+	uint64_t guest_rip;
+	uint64_t gpa;             /* EPT exits only, else 0 */
+};
+
 /** One virtual CPU of a partition. */
 struct vcpu {
 	struct partition *partition;
@@ -48,6 +59,7 @@ struct vcpu {
 	struct mtrr_state guest_mtrr; /* virtual MTRRs (hv/msr.c) */
 	uint64_t exit_count;
 	uint64_t exits_by_reason[EXIT_REASON_COUNT];
+	struct exit_record recent_exits[VCPU_RECENT_EXITS];
 };
 
 /** One piece of a partition's RAM: contiguous in guest and host memory. */

@@ -1,0 +1,124 @@
+/*
+ * Host tests of what the dispatcher does around every handler: re-injection
+ * of an event whose delivery a VM exit interrupted (IDT-vectoring
+ * information, SDM 28.2.4 and 27.6) and the ring of recent exits that
+ * diagnoses print.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "arch/x86/exit_reasons.h"
+#include "hv/exit.h"
+#include "tests/unit/support/fake_vmcs.h"
+
+#define GUEST_RIP 0x3000
+#define INSN_LENGTH 2
+#define PF_WITH_ERROR 0x80000b0eU   /* valid, error code, hardware exception, #PF */
+#define INT_0X80      0x80000480U   /* valid, software interrupt, vector 0x80 */
+#define NMI_UNBLOCKING (1U << 12)
+
+static struct partition_config config = { .name = "ev", .memory_bytes = MiB(16) };
+static struct partition partition;
+static struct vcpu *vcpu;
+
+/** A running one-vCPU partition and a clean VMCS. */
+static int setup(void **state)
+{
+	fake_vmcs_reset();
+	memset(&partition, 0, sizeof(partition));
+	partition.config = &config;
+	partition.state = PARTITION_RUNNING;
+	partition.vcpu_count = 1;
+	vcpu = &partition.vcpus[0];
+	vcpu->partition = &partition;
+	return 0;
+}
+
+/** Sets up one exit and dispatches it. */
+static enum exit_result dispatch(uint32_t reason, uint64_t qualification, uint64_t rip)
+{
+	vmx_vmwrite(VMCS_EXIT_REASON, reason);
+	vmx_vmwrite(VMCS_EXIT_QUALIFICATION, qualification);
+	vmx_vmwrite(VMCS_GUEST_RIP, rip);
+	vmx_vmwrite(VMCS_EXIT_INSTRUCTION_LENGTH, INSN_LENGTH);
+	vmx_vmwrite(VMCS_ENTRY_INTERRUPTION_INFO, 0);
+	return exit_dispatch(vcpu);
+}
+
+/** A #PF interrupted by the exit goes in again with its error code. */
+static void test_interrupted_exception_is_reinjected(void **state)
+{
+	vmx_vmwrite(VMCS_IDT_VECTORING_INFO, PF_WITH_ERROR | NMI_UNBLOCKING);
+	vmx_vmwrite(VMCS_IDT_VECTORING_ERROR, 0x6);
+	vcpu->regs.rax = 0;
+	assert_int_equal(dispatch(EXIT_REASON_CPUID, 0, GUEST_RIP), EXIT_RESUME);
+	assert_int_equal(vmx_vmread(VMCS_ENTRY_INTERRUPTION_INFO), PF_WITH_ERROR);
+	assert_int_equal(vmx_vmread(VMCS_ENTRY_EXCEPTION_ERROR), 0x6);
+}
+
+/** A software interrupt goes in again with its instruction length. */
+static void test_interrupted_software_interrupt_keeps_length(void **state)
+{
+	vmx_vmwrite(VMCS_IDT_VECTORING_INFO, INT_0X80);
+	vmx_vmwrite(VMCS_ENTRY_INSTRUCTION_LENGTH, 0);
+	assert_int_equal(dispatch(EXIT_REASON_WBINVD, 0, GUEST_RIP), EXIT_RESUME);
+	assert_int_equal(vmx_vmread(VMCS_ENTRY_INTERRUPTION_INFO), INT_0X80);
+	assert_int_equal(vmx_vmread(VMCS_ENTRY_INSTRUCTION_LENGTH), INSN_LENGTH);
+}
+
+/** An event the handler injects itself (#UD here) is not overwritten. */
+static void test_handler_injection_wins(void **state)
+{
+	vmx_vmwrite(VMCS_IDT_VECTORING_INFO, PF_WITH_ERROR);
+	assert_int_equal(dispatch(EXIT_REASON_VMXON, 0, GUEST_RIP), EXIT_RESUME);
+	assert_int_equal(vmx_vmread(VMCS_ENTRY_INTERRUPTION_INFO), 0x80000306U);
+}
+
+/** Nothing is injected when no event was being delivered or the partition stopped. */
+static void test_no_reinjection_without_event_or_after_stop(void **state)
+{
+	vmx_vmwrite(VMCS_IDT_VECTORING_INFO, 0);
+	assert_int_equal(dispatch(EXIT_REASON_WBINVD, 0, GUEST_RIP), EXIT_RESUME);
+	assert_int_equal(vmx_vmread(VMCS_ENTRY_INTERRUPTION_INFO), 0);
+	vmx_vmwrite(VMCS_IDT_VECTORING_INFO, PF_WITH_ERROR);
+	assert_int_equal(dispatch(EXIT_REASON_TRIPLE_FAULT, 0, GUEST_RIP), EXIT_STOPPED);
+	assert_int_equal(vmx_vmread(VMCS_ENTRY_INTERRUPTION_INFO), 0);
+}
+
+/** The ring keeps the last VCPU_RECENT_EXITS exits; the GPA only for EPT exits. */
+static void test_recent_exits_ring(void **state)
+{
+	vmx_vmwrite(VMCS_GUEST_PHYSICAL_ADDRESS, 0xfee00000);
+	for (uint64_t i = 0; i < VCPU_RECENT_EXITS + 3; i++) {
+		assert_int_equal(dispatch(EXIT_REASON_WBINVD, i, GUEST_RIP + i), EXIT_RESUME);
+	}
+	assert_int_equal(vcpu->exit_count, VCPU_RECENT_EXITS + 3);
+	for (uint64_t i = 3; i < VCPU_RECENT_EXITS + 3; i++) {
+		const struct exit_record *r = &vcpu->recent_exits[i % VCPU_RECENT_EXITS];
+
+		assert_int_equal(r->reason, EXIT_REASON_WBINVD);
+		assert_int_equal(r->qualification, i);
+		assert_int_equal(r->guest_rip, GUEST_RIP + i);
+		assert_int_equal(r->gpa, 0);
+	}
+	assert_int_equal(dispatch(EXIT_REASON_EPT_VIOLATION, 1, GUEST_RIP), EXIT_STOPPED);
+	assert_int_equal(vcpu->recent_exits[(VCPU_RECENT_EXITS + 3) % VCPU_RECENT_EXITS].gpa,
+			 0xfee00000);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_interrupted_exception_is_reinjected, setup),
+		cmocka_unit_test_setup(test_interrupted_software_interrupt_keeps_length, setup),
+		cmocka_unit_test_setup(test_handler_injection_wins, setup),
+		cmocka_unit_test_setup(test_no_reinjection_without_event_or_after_stop, setup),
+		cmocka_unit_test_setup(test_recent_exits_ring, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
