@@ -1,7 +1,8 @@
 /*
- * RDMSR and WRMSR of partitions. Every MSR access exits (the MSR bitmap is
- * all ones); the few MSRs a partition may use are emulated here, any other
- * raises #GP(0) as on a CPU without that MSR.
+ * RDMSR and WRMSR of partitions that exit (arch/x86/msr_bitmap.c lets a
+ * guest own the MSRs the VMCS or the scheduler switches). The platform MSRs
+ * a partition may use are emulated here; any other raises #GP(0), as on a
+ * CPU without that MSR.
  *
  * Virtual MTRRs: under EPT the guest's MTRRs do not decide memory types (the
  * EPT memory type, taken from the host MTRRs, and the guest PAT do; SDM Vol.
@@ -9,17 +10,28 @@
  * (enabled, write-back by default) and keeps whatever valid values it writes.
  */
 #include "hv/exit.h"
+#include "arch/x86/cpu.h"
 #include "arch/x86/msr.h"
+#include "arch/x86/vmx_defs.h"
 #include "arch/x86/vmcs.h"
 
 #define VMTRR_VARIABLE_COUNT 8
 #define VMTRR_PHYS_ADDR_BITS 46  /* the guest-physical width Tessera's EPT serves */
 #define MTRR_DEF_TYPE_VALID  (MTRR_DEF_TYPE_TYPE_MASK | MTRR_DEF_TYPE_FE | MTRR_DEF_TYPE_E)
+#define APIC_BASE_DEFAULT    0xfee00000ULL
+#define APIC_BASE_BSP        BIT(8)
+#define APIC_BASE_ENABLE     BIT(11)
+#define APIC_BASE_GUEST_WRITABLE APIC_BASE_ENABLE
+/* Fast strings on; branch-trace store and PEBS unavailable (SDM Vol. 4, 2.1). */
+#define MISC_ENABLE_GUEST    (BIT(0) | BIT(11) | BIT(12))
 
-/** Fills a vCPU's virtual MTRRs with their power-on state for Tessera. */
+/** Fills a vCPU's emulated MSRs with their power-on state for Tessera. */
 void vcpu_msrs_reset(struct vcpu *vcpu)
 {
 	struct mtrr_state *m = &vcpu->guest_mtrr;
+
+	vcpu->apic_base = APIC_BASE_DEFAULT | APIC_BASE_ENABLE | (vcpu->index == 0 ? APIC_BASE_BSP : 0);
+	vcpu->tsc_adjust = 0;
 
 	*m = (struct mtrr_state){ .enabled = true, .default_type = EPT_MT_WB,
 				  .variable_count = VMTRR_VARIABLE_COUNT,
@@ -33,12 +45,6 @@ static bool mtrr_type_ok(uint64_t type)
 	       type == EPT_MT_WP || type == EPT_MT_WB;
 }
 
-/** True for the memory types a PAT entry may hold (SDM 12.12.2): MTRR types and UC-. */
-static bool pat_type_ok(uint64_t type)
-{
-	return mtrr_type_ok(type) || type == 7;
-}
-
 /** True when every byte of @value is an acceptable type. */
 static bool bytes_are_types(uint64_t value, bool (*ok)(uint64_t))
 {
@@ -48,6 +54,57 @@ static bool bytes_are_types(uint64_t value, bool (*ok)(uint64_t))
 		}
 	}
 	return true;
+}
+
+/** Reads a platform MSR (APIC base, TSC, feature control ...); false: #GP. */
+static bool msr_read_platform(struct vcpu *vcpu, uint32_t msr, uint64_t *value)
+{
+	switch (msr) {
+	case MSR_IA32_APIC_BASE:
+		*value = vcpu->apic_base;
+		return true;
+	case MSR_IA32_FEATURE_CONTROL:
+		*value = FEATURE_CONTROL_LOCK; /* locked with VMX off: no nesting */
+		return true;
+	case MSR_IA32_MISC_ENABLE:
+		*value = MISC_ENABLE_GUEST;
+		return true;
+	case MSR_IA32_TSC:
+		*value = cpu_rdtsc() + vmcs_read64(VMCS_TSC_OFFSET);
+		return true;
+	case MSR_IA32_TSC_ADJUST:
+		*value = vcpu->tsc_adjust;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/** Writes a platform MSR; false: #GP (read-only, reserved bits, no such MSR). */
+static bool msr_write_platform(struct vcpu *vcpu, uint32_t msr, uint64_t value)
+{
+	switch (msr) {
+	case MSR_IA32_APIC_BASE:
+		/* The APIC stays where the partition's platform put it, in xAPIC mode. */
+		if ((value & ~APIC_BASE_GUEST_WRITABLE) != (vcpu->apic_base & ~APIC_BASE_GUEST_WRITABLE)) {
+			return false;
+		}
+		vcpu->apic_base = value;
+		return true;
+	case MSR_IA32_MISC_ENABLE:
+		return true; /* writes change nothing a partition can observe */
+	case MSR_IA32_TSC:
+		/* Writing the TSC moves the offset; TSC_ADJUST follows (SDM 18.17.3). */
+		vcpu->tsc_adjust += value - (cpu_rdtsc() + vmcs_read64(VMCS_TSC_OFFSET));
+		vmcs_write64(VMCS_TSC_OFFSET, value - cpu_rdtsc());
+		return true;
+	case MSR_IA32_TSC_ADJUST:
+		vmcs_write64(VMCS_TSC_OFFSET, vmcs_read64(VMCS_TSC_OFFSET) + (value - vcpu->tsc_adjust));
+		vcpu->tsc_adjust = value;
+		return true;
+	default:
+		return false; /* MTRRCAP and FEATURE_CONTROL are read-only; others do not exist */
+	}
 }
 
 /** Index of a fixed-range MTRR in address order, or -1. */
@@ -94,10 +151,8 @@ static bool msr_read(struct vcpu *vcpu, uint32_t msr, uint64_t *value)
 		*value = m->fixed[fixed];
 	} else if (variable_mtrr(msr, &pair, &is_mask)) {
 		*value = is_mask ? m->variable[pair].mask : m->variable[pair].base;
-	} else if (msr == MSR_IA32_PAT) {
-		*value = vmcs_read64(VMCS_GUEST_IA32_PAT);
 	} else {
-		return false;
+		return msr_read_platform(vcpu, msr, value);
 	}
 	return true;
 }
@@ -136,13 +191,8 @@ static bool msr_write(struct vcpu *vcpu, uint32_t msr, uint64_t value)
 			return false;
 		}
 		*(is_mask ? &m->variable[pair].mask : &m->variable[pair].base) = value;
-	} else if (msr == MSR_IA32_PAT) {
-		if (!bytes_are_types(value, pat_type_ok)) {
-			return false;
-		}
-		vmcs_write64(VMCS_GUEST_IA32_PAT, value);
 	} else {
-		return false; /* MTRRCAP is read-only; everything else does not exist */
+		return msr_write_platform(vcpu, msr, value);
 	}
 	return true;
 }

@@ -9,6 +9,7 @@
 #include "hv/log.h"
 #include "hv/phys.h"
 #include "hv/string.h"
+#include "arch/x86/msr_bitmap.h"
 #include "arch/x86/vmx.h"
 
 struct partition partitions[PARTITION_MAX];
@@ -26,7 +27,7 @@ static bool partition_load_image(struct partition *p)
 	return true;
 }
 
-/** Bitmaps with every bit set: every port and every MSR exits. */
+/** Every port exits; MSRs exit except those a guest may own (msr_bitmap.h). */
 static bool partition_build_bitmaps(struct partition *p)
 {
 	owner_t owner = OWNER_HV_VMX;
@@ -37,7 +38,7 @@ static bool partition_build_bitmaps(struct partition *p)
 		return false;
 	}
 	memset(hpa_to_ptr(p->io_bitmaps), 0xff, 2 * PAGE_SIZE);
-	memset(hpa_to_ptr(p->msr_bitmap), 0xff, PAGE_SIZE);
+	msr_bitmap_init(hpa_to_ptr(p->msr_bitmap), vmx_get_config()->has_rdtscp);
 	return true;
 }
 

@@ -8,6 +8,7 @@
 #include "arch/x86/ept.h"
 #include "arch/x86/exit_reasons.h"
 #include "arch/x86/guest_regs.h"
+#include "arch/x86/msr_bitmap.h"
 #include "arch/x86/mtrr.h"
 #include "hv/config.h"
 #include "hv/layout.h"
@@ -57,6 +58,9 @@ struct vcpu {
 	bool launched;                /* VMLAUNCH done; VMRESUME from now on */
 	uint16_t vpid;
 	struct mtrr_state guest_mtrr; /* virtual MTRRs (hv/msr.c) */
+	uint64_t lazy_msr_values[LAZY_MSR_COUNT]; /* while not loaded in a CPU */
+	uint64_t apic_base;           /* IA32_APIC_BASE as the guest sees it */
+	uint64_t tsc_adjust;          /* IA32_TSC_ADJUST as the guest sees it */
 	uint64_t exit_count;
 	uint64_t exits_by_reason[EXIT_REASON_COUNT];
 	struct exit_record recent_exits[VCPU_RECENT_EXITS];

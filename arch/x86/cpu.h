@@ -19,10 +19,15 @@
 #define CR0_CD (1ULL << 30)
 #define CR0_PG (1ULL << 31)
 
+#define CR4_PSE  (1ULL << 4)
 #define CR4_PAE  (1ULL << 5)
 #define CR4_PGE  (1ULL << 7)
+#define CR4_LA57 (1ULL << 12)
 #define CR4_VMXE (1ULL << 13)
 #define CR4_SMXE (1ULL << 14)
+#define CR4_SMEP (1ULL << 20)
+#define CR4_SMAP (1ULL << 21)
+#define CR4_PKE  (1ULL << 22)
 
 #define RFLAGS_IF       (1ULL << 9)
 #define RFLAGS_RESERVED (1ULL << 1)

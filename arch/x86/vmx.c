@@ -5,6 +5,7 @@
 #include "arch/x86/vmx.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/msr.h"
+#include "arch/x86/msr_bitmap.h"
 #include "arch/x86/vmx_defs.h"
 #include "arch/x86/vmx_ops.h"
 #include "hv/alloc.h"
@@ -143,4 +144,28 @@ uint64_t vmx_guest_cr4(uint64_t visible)
 uint64_t vmx_guest_cr4_allowed(void)
 {
 	return vmx_caps.cr4_fixed1 & ~(CR4_VMXE | CR4_SMXE);
+}
+
+/**
+ * Makes this CPU hold @next's values of the MSRs the VMCS does not switch
+ * (arch/x86/msr_bitmap.h), saving the previous owner's first. Tessera itself
+ * never uses them, so they change only when another vCPU comes to run here.
+ */
+void vmx_load_lazy_msrs(struct percpu *cpu, struct vcpu *next)
+{
+	struct vcpu *prev = cpu->lazy_msr_owner;
+
+	if (prev == next) {
+		return;
+	}
+	for (size_t i = 0; i < LAZY_MSR_COUNT; i++) {
+		if (lazy_msrs[i] == MSR_IA32_TSC_AUX && !vmx_cfg.has_rdtscp) {
+			continue; /* the MSR exists only with RDTSCP */
+		}
+		if (prev != NULL) {
+			prev->lazy_msr_values[i] = cpu_rdmsr(lazy_msrs[i]);
+		}
+		cpu_wrmsr(lazy_msrs[i], next->lazy_msr_values[i]);
+	}
+	cpu->lazy_msr_owner = next;
 }

@@ -12,6 +12,7 @@
 
 #include "arch/x86/exit_reasons.h"
 #include "arch/x86/msr.h"
+#include "arch/x86/msr_bitmap.h"
 #include "hv/exit.h"
 #include "tests/unit/support/fake_vmcs.h"
 
@@ -141,22 +142,26 @@ static void test_variable_ranges(void **state)
 	assert_int_equal(guest_rdmsr(0x200), 0x80000000ULL);
 }
 
-/** PAT lives in the VMCS guest-state field; UC- is valid there, 2 and 3 not. */
-static void test_pat_goes_through_vmcs(void **state)
+/** Platform MSRs: APIC base, feature control locked with VMX off, TSC with offset. */
+static void test_platform_msrs(void **state)
 {
-	vmx_vmwrite(VMCS_GUEST_IA32_PAT, 0x0007040600070406ULL);
-	assert_int_equal(guest_rdmsr(MSR_IA32_PAT), 0x0007040600070406ULL);
-	assert_true(guest_wrmsr(MSR_IA32_PAT, 0x0007010600070106ULL));
-	assert_int_equal(vmx_vmread(VMCS_GUEST_IA32_PAT), 0x0007010600070106ULL);
-	assert_false(guest_wrmsr(MSR_IA32_PAT, 0x0007040600070402ULL));
-	assert_false(guest_wrmsr(MSR_IA32_PAT, 0x0807040600070406ULL));
-	assert_int_equal(vmx_vmread(VMCS_GUEST_IA32_PAT), 0x0007010600070106ULL);
+	assert_int_equal(guest_rdmsr(MSR_IA32_APIC_BASE), 0xfee00900ULL);
+	assert_true(guest_wrmsr(MSR_IA32_APIC_BASE, 0xfee00100ULL));
+	assert_false(guest_wrmsr(MSR_IA32_APIC_BASE, 0xfec00900ULL));
+	assert_false(guest_wrmsr(MSR_IA32_APIC_BASE, 0xfee00d00ULL)); /* x2APIC */
+	assert_int_equal(guest_rdmsr(MSR_IA32_FEATURE_CONTROL), 1);
+	assert_false(guest_wrmsr(MSR_IA32_FEATURE_CONTROL, 5));
+	assert_int_equal(guest_rdmsr(MSR_IA32_MISC_ENABLE) & 1, 1);
+	assert_true(guest_wrmsr(MSR_IA32_TSC_ADJUST, 1000));
+	assert_int_equal((int64_t)vmx_vmread(VMCS_TSC_OFFSET), 1000);
+	assert_int_equal(guest_rdmsr(MSR_IA32_TSC_ADJUST), 1000);
+	assert_true(guest_rdmsr(MSR_IA32_TSC) >= 1000);
 }
 
 /** Any other MSR raises #GP(0) on read and write, and changes no register. */
 static void test_unknown_msrs_raise_gp(void **state)
 {
-	static const uint32_t msrs[] = { 0x0, 0x10, 0x1b, 0x3a, 0xc0000080, 0xc0000100, 0x4b564d00 };
+	static const uint32_t msrs[] = { 0x0, 0x8b, 0x1d9, 0xc0000090, 0xc0010000, 0x4b564d00 };
 
 	for (size_t i = 0; i < sizeof(msrs) / sizeof(msrs[0]); i++) {
 		run_msr_exit(EXIT_REASON_RDMSR, msrs[i], 0);
@@ -164,6 +169,36 @@ static void test_unknown_msrs_raise_gp(void **state)
 		assert_int_equal(vcpu->regs.rdx, 0);
 		assert_false(guest_wrmsr(msrs[i], 1));
 	}
+}
+
+/** The MSR bitmap passes exactly the VMCS-switched and lazily switched MSRs. */
+static void test_msr_bitmap_passes_only_switched_msrs(void **state)
+{
+	static uint8_t bitmap[4096];
+	static const uint32_t passed[] = { 0xc0000100, 0xc0000101, 0x174, 0x175, 0x176, 0x277,
+					   0xc0000080, 0xc0000102, 0xc0000081, 0xc0000082,
+					   0xc0000083, 0xc0000084 };
+	static const uint32_t trapped[] = { 0x0, 0x10, 0x1b, 0x3a, 0xfe, 0x200, 0x2ff, 0x1fff,
+					    0xc0000000, 0xc0001fff, 0x2000, 0xbfffffff,
+					    0xc0002000, 0xffffffff };
+
+	msr_bitmap_init(bitmap, false);
+	for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
+		assert_false(msr_bitmap_intercepts(bitmap, passed[i], false));
+		assert_false(msr_bitmap_intercepts(bitmap, passed[i], true));
+	}
+	for (size_t i = 0; i < sizeof(trapped) / sizeof(trapped[0]); i++) {
+		assert_true(msr_bitmap_intercepts(bitmap, trapped[i], false));
+		assert_true(msr_bitmap_intercepts(bitmap, trapped[i], true));
+	}
+	/* TSC_AUX passes only when RDTSCP is enabled for guests. */
+	assert_true(msr_bitmap_intercepts(bitmap, 0xc0000103, false));
+	msr_bitmap_init(bitmap, true);
+	assert_false(msr_bitmap_intercepts(bitmap, 0xc0000103, true));
+	/* Raw layout (SDM 25.6.9): LSTAR's write bit is bit 2 of byte 3072 + 0x10. */
+	assert_int_equal(bitmap[3072 + 0x10] & 0x04, 0);
+	assert_int_equal(bitmap[3072 + 0x10] & 0x01, 0);
+	assert_int_equal(bitmap[0] & 0x01, 1);
 }
 
 /** A vCPU reset restores the power-on MTRRs. */
@@ -184,9 +219,10 @@ int main(void)
 		cmocka_unit_test_setup(test_def_type_refuses_invalid_values, setup),
 		cmocka_unit_test_setup(test_fixed_ranges_round_trip, setup),
 		cmocka_unit_test_setup(test_variable_ranges, setup),
-		cmocka_unit_test_setup(test_pat_goes_through_vmcs, setup),
+		cmocka_unit_test_setup(test_platform_msrs, setup),
 		cmocka_unit_test_setup(test_unknown_msrs_raise_gp, setup),
 		cmocka_unit_test_setup(test_reset_restores_power_on_state, setup),
+		cmocka_unit_test(test_msr_bitmap_passes_only_switched_msrs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
