@@ -10,6 +10,7 @@
 #include "hv/exit.h"
 #include "hv/vcpu_regs.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/fpu.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/vmcs.h"
 #include "arch/x86/vmx.h"
@@ -130,6 +131,21 @@ enum exit_result exit_handle_cr_access(struct vcpu *vcpu, const struct vm_exit *
 		vcpu_inject_exception_error(VECTOR_GP, 0);
 		return EXIT_RESUME;
 	}
+	vcpu_advance_rip(exit);
+	return EXIT_RESUME;
+}
+
+/** XSETBV: a checked XCR0 for this vCPU, live at once (SDM Vol. 2C, XSETBV). */
+enum exit_result exit_handle_xsetbv(struct vcpu *vcpu, const struct vm_exit *exit)
+{
+	uint64_t value = ((vcpu->regs.rdx & 0xffffffffULL) << 32) | (vcpu->regs.rax & 0xffffffffULL);
+
+	if ((uint32_t)vcpu->regs.rcx != 0 || vcpu_cpl() != 0 || !fpu_xcr0_valid(value)) {
+		vcpu_inject_exception_error(VECTOR_GP, 0);
+		return EXIT_RESUME;
+	}
+	vcpu->xcr0 = value;
+	fpu_load_xcr0(value);
 	vcpu_advance_rip(exit);
 	return EXIT_RESUME;
 }

@@ -170,6 +170,9 @@ const exit_handler_fn exit_handlers[EXIT_REASON_COUNT] = {
 	[EXIT_REASON_EPT_VIOLATION] = exit_handle_ept_violation,
 	[EXIT_REASON_EPT_MISCONFIG] = exit_handle_ept_misconfig,
 	[EXIT_REASON_PREEMPTION_TIMER] = exit_handle_preemption_timer,
+	[EXIT_REASON_XSETBV] = exit_handle_xsetbv,
+	[EXIT_REASON_MWAIT] = exit_inject_ud,   /* MONITOR/MWAIT are not offered (CPUID) */
+	[EXIT_REASON_MONITOR] = exit_inject_ud,
 };
 #pragma GCC diagnostic pop
 

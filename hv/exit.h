@@ -52,6 +52,7 @@ enum exit_result exit_handle_cpuid(struct vcpu *vcpu, const struct vm_exit *exit
 enum exit_result exit_handle_io(struct vcpu *vcpu, const struct vm_exit *exit);
 enum exit_result exit_handle_vmcall(struct vcpu *vcpu, const struct vm_exit *exit);
 enum exit_result exit_handle_cr_access(struct vcpu *vcpu, const struct vm_exit *exit);
+enum exit_result exit_handle_xsetbv(struct vcpu *vcpu, const struct vm_exit *exit);
 enum exit_result exit_handle_rdmsr(struct vcpu *vcpu, const struct vm_exit *exit);
 enum exit_result exit_handle_wrmsr(struct vcpu *vcpu, const struct vm_exit *exit);
 

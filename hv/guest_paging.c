@@ -396,15 +396,15 @@ enum guest_walk_result guest_linear_to_physical(const struct guest_paging_mode *
 	gp_check_access_flags(access_flags);
 	*gpa = gpa_init(0);
 	*pf_error_code = 0;
-	/* Without IA-32e mode, linear addresses are 32 bits (SDM 4.1.1). */
-	if (w.format == NULL || w.format->linear_bits == 32) {
+	/* Outside IA-32e mode, linear addresses are 32 bits (SDM 4.1.1). */
+	if (w.format == NULL) {
+		*gpa = gpa_init(linear & GP_LINEAR_32);
+		return WALK_OK;
+	}
+	if (w.format->linear_bits == 32) {
 		linear &= GP_LINEAR_32;
 	} else if (!gp_canonical(linear, w.format->linear_bits)) {
 		return WALK_NON_CANONICAL;
-	}
-	if (w.format == NULL) {
-		*gpa = gpa_init(linear);
-		return WALK_OK;
 	}
 	return gp_walk(&w, linear, gpa, pf_error_code);
 }

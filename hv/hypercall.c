@@ -5,11 +5,10 @@
  */
 #include "hv/exit.h"
 #include "hv/hypercall_abi.h"
+#include "hv/vcpu_regs.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/vmcs.h"
 
-#define AR_DPL_SHIFT 5
-#define AR_DPL_MASK  0x3
 #define AR_CS_LONG   (1U << 13)
 
 /** True when the guest runs 64-bit code (IA-32e mode and CS.L). */
@@ -17,12 +16,6 @@ static bool vcpu_in_64bit_mode(void)
 {
 	return (vmcs_read64(VMCS_GUEST_IA32_EFER) & EFER_LMA) != 0 &&
 	       (vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS) & AR_CS_LONG) != 0;
-}
-
-/** The guest's current privilege level: SS.DPL (SDM 24.4.1). */
-static unsigned int vcpu_cpl(void)
-{
-	return (vmcs_read32(VMCS_GUEST_SS_ACCESS_RIGHTS) >> AR_DPL_SHIFT) & AR_DPL_MASK;
 }
 
 /** TESSERA_HC_CONSOLE_WRITE: bytes from guest RAM to the partition's console. */

@@ -14,6 +14,7 @@
 #include "hv/sched.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpu_setup.h"
+#include "arch/x86/fpu.h"
 #include "arch/x86/image.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/vmx.h"
@@ -176,6 +177,7 @@ static NORETURN void hv_main(void *arg)
 	if (!vmx_cpu_enable(this_cpu())) {
 		panic("cannot enter VMX operation on the boot CPU");
 	}
+	fpu_cpu_init();
 	mtrr_read(&host_mtrr);
 	if (!mtrr_state_valid(&host_mtrr, &mtrr_problem)) {
 		log_warn("the firmware's MTRRs are invalid (%s): such memory is mapped uncached",

@@ -73,9 +73,7 @@ static bool partition_build_vcpus(struct partition *p)
 static void partition_release(struct partition *p)
 {
 	for (unsigned int i = 0; i < p->vcpu_count; i++) {
-		if (hpa_addr(p->vcpus[i].vmcs) != 0) {
-			vmx_vcpu_destroy(&p->vcpus[i]);
-		}
+		vmx_vcpu_destroy(&p->vcpus[i]);
 	}
 	partition_memory_release(p);
 	if (hpa_addr(p->io_bitmaps) != 0) {

@@ -59,6 +59,8 @@ struct vcpu {
 	uint16_t vpid;
 	struct mtrr_state guest_mtrr; /* virtual MTRRs (hv/msr.c) */
 	uint64_t lazy_msr_values[LAZY_MSR_COUNT]; /* while not loaded in a CPU */
+	void *fpu_area;               /* FPU/SSE/AVX state while not loaded */
+	uint64_t xcr0;                /* the guest's XCR0 */
 	uint64_t apic_base;           /* IA32_APIC_BASE as the guest sees it */
 	uint64_t tsc_adjust;          /* IA32_TSC_ADJUST as the guest sees it */
 	uint64_t exit_count;

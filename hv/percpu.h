@@ -21,7 +21,7 @@ struct percpu {
 	hpa_t vmxon_region;
 	hpa_t current_vmcs;           /* the VMCS loaded by VMPTRLD, or 0 */
 	struct vcpu *current_vcpu;
-	struct vcpu *lazy_msr_owner;  /* whose lazy MSRs this CPU holds */
+	struct vcpu *guest_context_owner; /* whose MSRs and FPU state this CPU holds */
 	unsigned int sched_cursor;    /* round-robin position */
 	struct cpu_tables tables;
 };

@@ -46,7 +46,7 @@ static bool sched_any_running(void)
 static void sched_run_vcpu(struct vcpu *vcpu)
 {
 	this_cpu()->current_vcpu = vcpu;
-	vmx_load_lazy_msrs(this_cpu(), vcpu);
+	vmx_switch_guest_context(this_cpu(), vcpu);
 	for (;;) {
 		enum vmx_enter_result entered = vmx_vcpu_run(vcpu);
 

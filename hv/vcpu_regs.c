@@ -40,3 +40,9 @@ void vcpu_write_gpr(struct vcpu *vcpu, unsigned int index, uint64_t value)
 	}
 	*vcpu_gpr_slot(vcpu, index) = value;
 }
+
+/** The guest's current privilege level: SS.DPL (SDM 24.4.1). */
+unsigned int vcpu_cpl(void)
+{
+	return (vmcs_read32(VMCS_GUEST_SS_ACCESS_RIGHTS) >> 5) & 3;
+}

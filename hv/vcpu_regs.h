@@ -12,4 +12,7 @@ uint64_t vcpu_read_gpr(struct vcpu *vcpu, unsigned int index);
 /** Writes general-purpose register @index (0 RAX ... 15 R15) in full. */
 void vcpu_write_gpr(struct vcpu *vcpu, unsigned int index, uint64_t value);
 
+/** The current privilege level of the guest in the current VMCS. */
+unsigned int vcpu_cpl(void);
+
 #endif /* TESSERA_HV_VCPU_REGS_H */

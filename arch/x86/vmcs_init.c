@@ -6,6 +6,7 @@
  */
 #include "arch/x86/vmx.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/fpu.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/vmcs.h"
 #include "arch/x86/vmx_defs.h"
@@ -201,11 +202,30 @@ static bool vmx_vcpu_load(struct vcpu *vcpu)
 	return true;
 }
 
+/** Gives the vCPU a save area for its FPU/SSE/AVX state, in RESET state. */
+static bool vmx_vcpu_create_fpu(struct vcpu *vcpu)
+{
+	hpa_t area;
+
+	if (!alloc_pages(ALIGN_UP(fpu_state_size(), PAGE_SIZE) / PAGE_SIZE, 1, OWNER_HYPERVISOR,
+			 &area)) {
+		return false;
+	}
+	vcpu->fpu_area = hpa_to_ptr(area);
+	fpu_state_init(vcpu->fpu_area);
+	vcpu->xcr0 = 1; /* x87 only, as after RESET */
+	return true;
+}
+
 /** Allocates and fills a vCPU's VMCS for its first entry at @entry. */
 bool vmx_vcpu_create(struct vcpu *vcpu, uint64_t entry)
 {
 	uint32_t *vmcs;
 
+	if (!vmx_vcpu_create_fpu(vcpu)) {
+		log_error("no memory for a vCPU's FPU state");
+		return false;
+	}
 	if (!alloc_pages(1, 1, OWNER_HV_VMX, &vcpu->vmcs)) {
 		log_error("no memory for a VMCS");
 		return false;
@@ -226,16 +246,28 @@ bool vmx_vcpu_create(struct vcpu *vcpu, uint64_t entry)
 	return true;
 }
 
-/** Releases the VMCS of a vCPU. */
+/** Releases the VMCS and the FPU save area of a vCPU (whichever it has). */
 void vmx_vcpu_destroy(struct vcpu *vcpu)
 {
 	struct percpu *cpu = this_cpu();
 
-	vmx_vmclear(vcpu->vmcs);
-	if (hpa_addr(cpu->current_vmcs) == hpa_addr(vcpu->vmcs)) {
-		cpu->current_vmcs = hpa_init(0);
+	/* Its registers stay in the CPU, but must never be saved to freed memory. */
+	if (cpu->guest_context_owner == vcpu) {
+		cpu->guest_context_owner = NULL;
 	}
-	alloc_free(vcpu->vmcs, 1, OWNER_HV_VMX);
+	if (hpa_addr(vcpu->vmcs) != 0) {
+		vmx_vmclear(vcpu->vmcs);
+		if (hpa_addr(cpu->current_vmcs) == hpa_addr(vcpu->vmcs)) {
+			cpu->current_vmcs = hpa_init(0);
+		}
+		alloc_free(vcpu->vmcs, 1, OWNER_HV_VMX);
+		vcpu->vmcs = hpa_init(0);
+	}
+	if (vcpu->fpu_area != NULL) {
+		alloc_free(ptr_to_hpa(vcpu->fpu_area), ALIGN_UP(fpu_state_size(), PAGE_SIZE) / PAGE_SIZE,
+			   OWNER_HYPERVISOR);
+		vcpu->fpu_area = NULL;
+	}
 }
 
 /** Makes the vCPU's VMCS current on this CPU and enters the guest. */

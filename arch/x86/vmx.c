@@ -4,6 +4,7 @@
  */
 #include "arch/x86/vmx.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/fpu.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/msr_bitmap.h"
 #include "arch/x86/vmx_defs.h"
@@ -147,13 +148,14 @@ uint64_t vmx_guest_cr4_allowed(void)
 }
 
 /**
- * Makes this CPU hold @next's values of the MSRs the VMCS does not switch
- * (arch/x86/msr_bitmap.h), saving the previous owner's first. Tessera itself
- * never uses them, so they change only when another vCPU comes to run here.
+ * Makes this CPU hold @next's guest context that the VMCS does not switch:
+ * the lazily switched MSRs (arch/x86/msr_bitmap.h) and the FPU/SSE/AVX
+ * state. Tessera itself uses neither, so they change only when another vCPU
+ * comes to run here; the previous owner's values are saved first.
  */
-void vmx_load_lazy_msrs(struct percpu *cpu, struct vcpu *next)
+void vmx_switch_guest_context(struct percpu *cpu, struct vcpu *next)
 {
-	struct vcpu *prev = cpu->lazy_msr_owner;
+	struct vcpu *prev = cpu->guest_context_owner;
 
 	if (prev == next) {
 		return;
@@ -167,5 +169,6 @@ void vmx_load_lazy_msrs(struct percpu *cpu, struct vcpu *next)
 		}
 		cpu_wrmsr(lazy_msrs[i], next->lazy_msr_values[i]);
 	}
-	cpu->lazy_msr_owner = next;
+	fpu_switch(prev, next);
+	cpu->guest_context_owner = next;
 }

@@ -38,8 +38,8 @@ void vmx_vcpu_destroy(struct vcpu *vcpu);
 /** Makes the vCPU's VMCS current on this CPU and enters the guest. */
 enum vmx_enter_result vmx_vcpu_run(struct vcpu *vcpu);
 
-/** Makes this CPU hold @next's values of the MSRs the VMCS does not switch. */
-void vmx_load_lazy_msrs(struct percpu *cpu, struct vcpu *next);
+/** Makes this CPU hold @next's guest context the VMCS does not switch (MSRs, FPU). */
+void vmx_switch_guest_context(struct percpu *cpu, struct vcpu *next);
 
 /** Text for a VM-instruction error number (SDM 31.4). */
 const char *vmx_instruction_error_name(uint32_t error);

@@ -168,6 +168,39 @@ static void test_cr8_and_unknown_crs(void **state)
 	assert_false(mov_to_cr(5, 0));
 }
 
+/** Runs one XSETBV exit; true when it completed, false on #GP(0). */
+static bool run_xsetbv(uint32_t ecx, uint64_t value)
+{
+	vcpu->regs.rcx = ecx;
+	vcpu->regs.rax = (uint32_t)value;
+	vcpu->regs.rdx = value >> 32;
+	vmx_vmwrite(VMCS_EXIT_REASON, EXIT_REASON_XSETBV);
+	vmx_vmwrite(VMCS_GUEST_RIP, GUEST_RIP);
+	vmx_vmwrite(VMCS_EXIT_INSTRUCTION_LENGTH, INSN_LENGTH);
+	vmx_vmwrite(VMCS_ENTRY_INTERRUPTION_INFO, 0);
+	assert_int_equal(exit_dispatch(vcpu), EXIT_RESUME);
+	return vmx_vmread(VMCS_ENTRY_INTERRUPTION_INFO) != GP0_INFO;
+}
+
+/** XSETBV: a valid XCR0 becomes the vCPU's and goes live; invalid ones are #GP. */
+static void test_xsetbv(void **state)
+{
+	vcpu->xcr0 = 1;
+	fake_xcr0 = 1;
+	assert_true(run_xsetbv(0, 0x7));
+	assert_int_equal(vcpu->xcr0, 0x7);
+	assert_int_equal(fake_xcr0, 0x7);
+	assert_int_equal(vmx_vmread(VMCS_GUEST_RIP), GUEST_RIP + INSN_LENGTH);
+	assert_false(run_xsetbv(0, 0x0));   /* x87 must stay on */
+	assert_false(run_xsetbv(0, 0x5));   /* AVX without SSE */
+	assert_false(run_xsetbv(0, 0x8));   /* a component the CPU lacks */
+	assert_false(run_xsetbv(1, 0x3));   /* only XCR0 exists */
+	vmx_vmwrite(VMCS_GUEST_SS_ACCESS_RIGHTS, 0x60 | 0xc093);
+	assert_false(run_xsetbv(0, 0x3));   /* CPL 3 */
+	assert_int_equal(vcpu->xcr0, 0x7);
+	assert_int_equal(fake_xcr0, 0x7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +213,7 @@ int main(void)
 		cmocka_unit_test_setup(test_cr3_moves_copy, setup),
 		cmocka_unit_test_setup(test_clts_and_lmsw, setup),
 		cmocka_unit_test_setup(test_cr8_and_unknown_crs, setup),
+		cmocka_unit_test_setup(test_xsetbv, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

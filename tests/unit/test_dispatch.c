@@ -383,6 +383,9 @@ static enum outcome expected_outcome(uint32_t reason)
 	case EXIT_REASON_VMFUNC:
 	case EXIT_REASON_RDMSR:
 	case EXIT_REASON_WRMSR:
+	case EXIT_REASON_MWAIT:   /* not offered by CPUID: #UD */
+	case EXIT_REASON_MONITOR:
+	case EXIT_REASON_XSETBV:  /* of XCR0 = 0 (RAX): #GP(0) */
 		return OUTCOME_INJECTED;
 	case EXIT_REASON_EXTERNAL_INTERRUPT:
 	case EXIT_REASON_HLT:

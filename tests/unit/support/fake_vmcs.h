@@ -23,4 +23,7 @@ extern unsigned int fake_host_nmi_count;
 /** EPT invalidations (INVEPT) so far. */
 extern unsigned int fake_ept_flush_count;
 
+/** The XCR0 last loaded through fpu_load_xcr0(). */
+extern uint64_t fake_xcr0;
+
 #endif /* TESSERA_TESTS_UNIT_SUPPORT_FAKE_VMCS_H */

@@ -4,6 +4,7 @@
 #include "tests/unit/support/fake_vmcs.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/ept.h"
+#include "arch/x86/fpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/vmx.h"
 
@@ -11,6 +12,7 @@ struct vmx_config fake_vmx_config = { .has_ack_interrupt_on_exit = true };
 unsigned int fake_lapic_eoi_count;
 unsigned int fake_host_nmi_count;
 unsigned int fake_ept_flush_count;
+uint64_t fake_xcr0;
 
 /** The configuration every VMCS is built with. */
 const struct vmx_config *vmx_get_config(void)
@@ -52,4 +54,16 @@ uint64_t vmx_guest_cr4(uint64_t visible)
 uint64_t vmx_guest_cr4_allowed(void)
 {
 	return 0x1727ffULL & ~(CR4_VMXE | CR4_SMXE);
+}
+
+/** Host stand-in: x87, SSE and AVX are what the "CPU" supports. */
+bool fpu_xcr0_valid(uint64_t value)
+{
+	return (value & ~7ULL) == 0 && (value & 1) && (!(value & 4) || (value & 2));
+}
+
+/** Host stand-in: remembers the last XCR0 loaded. */
+void fpu_load_xcr0(uint64_t value)
+{
+	fake_xcr0 = value;
 }
