@@ -1,16 +1,44 @@
 /*
- * CPUID as a partition sees it: the host's answers, with VMX hidden, the
- * hypervisor-present bit set, and Tessera's leaves at 0x40000000.
+ * CPUID as a partition sees it (the policy): the host's answers, less what
+ * Tessera does not virtualize, plus the hypervisor-present bit, a topology
+ * that matches the partition's vCPUs, and Tessera's leaves at 0x40000000.
+ * Hiding a feature matters as much as offering one: a guest that sees a
+ * feature uses it, and an instruction or MSR Tessera does not handle would
+ * then stop the partition.
  */
 #include "hv/exit.h"
 #include "hv/hypercall_abi.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/vmcs.h"
+#include "arch/x86/vmx.h"
 
-#define CPUID_LEAF_FEATURES 1
+#define CPUID_LEAF_FEATURES        0x1
+#define CPUID_LEAF_CACHE_PARAMS    0x4
+#define CPUID_LEAF_MONITOR         0x5
+#define CPUID_LEAF_POWER           0x6
+#define CPUID_LEAF_EXTENDED        0x7
+#define CPUID_LEAF_PMU             0xa
+#define CPUID_LEAF_TOPOLOGY        0xb
+#define CPUID_LEAF_TOPOLOGY_V2     0x1f
+#define CPUID_LEAF_EXT_FEATURES    0x80000001
 #define CPUID_LEAF_HYPERVISOR_LAST 0x4fffffff
 
-/** Answers one CPUID leaf for a partition. */
-static struct cpuid_result cpuid_for_guest(uint32_t leaf, uint32_t subleaf)
+/* Leaf 1 ECX: debug store, MONITOR/MWAIT, SMX, thermal, xTPR, PDCM, x2APIC, TSC deadline. */
+#define LEAF1_ECX_HIDDEN (BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(6) | BIT(7) | BIT(8) | \
+			  BIT(14) | BIT(15) | BIT(21) | BIT(24))
+#define LEAF1_ECX_OSXSAVE BIT(27)
+/* Leaf 1 EDX: debug store, thermal monitor, pending-break enable. */
+#define LEAF1_EDX_HIDDEN (BIT(21) | BIT(22) | BIT(29) | BIT(31))
+/* Leaf 7 EBX: SGX, INVPCID (bit 10, when not enabled), RDT monitoring and allocation, PT. */
+#define LEAF7_EBX_HIDDEN (BIT(2) | BIT(12) | BIT(15) | BIT(25))
+#define LEAF7_EBX_INVPCID BIT(10)
+/* Leaf 7 ECX: WAITPKG (UMWAIT/TPAUSE), SGX launch control. */
+#define LEAF7_ECX_HIDDEN (BIT(5) | BIT(30))
+#define EXT_EDX_RDTSCP BIT(27)
+#define CR4_OSXSAVE BIT(18)
+
+/** Tessera's own leaves, 0x40000000 and up. */
+static struct cpuid_result cpuid_hypervisor_leaf(uint32_t leaf)
 {
 	struct cpuid_result r = { 0, 0, 0, 0 };
 
@@ -19,28 +47,102 @@ static struct cpuid_result cpuid_for_guest(uint32_t leaf, uint32_t subleaf)
 		r.ebx = TESSERA_CPUID_SIGNATURE_EBX;
 		r.ecx = TESSERA_CPUID_SIGNATURE_ECX;
 		r.edx = TESSERA_CPUID_SIGNATURE_EDX;
-		return r;
-	}
-	if (leaf == TESSERA_CPUID_LEAF_MAX) {
+	} else if (leaf == TESSERA_CPUID_LEAF_MAX) {
 		r.eax = TESSERA_HC_ABI_VERSION;
-		return r;
 	}
-	if (leaf > TESSERA_CPUID_LEAF_MAX && leaf <= CPUID_LEAF_HYPERVISOR_LAST) {
-		return r; /* unassigned hypervisor leaves read as zero */
+	return r; /* unassigned hypervisor leaves read as zero */
+}
+
+/** Leaf 1: features less what is hidden; APIC ID and count from the partition. */
+static void cpuid_fix_features(const struct vcpu *vcpu, struct cpuid_result *r)
+{
+	r->ecx &= ~LEAF1_ECX_HIDDEN;
+	r->ecx |= CPUID_1_ECX_HYPERVISOR;
+	/* OSXSAVE mirrors the guest's own CR4.OSXSAVE, not the host's. */
+	r->ecx &= ~LEAF1_ECX_OSXSAVE;
+	if (vmcs_readl(VMCS_GUEST_CR4) & CR4_OSXSAVE) {
+		r->ecx |= LEAF1_ECX_OSXSAVE;
+	}
+	r->edx &= ~LEAF1_EDX_HIDDEN;
+	r->ebx = (r->ebx & 0x0000ffffU) | ((uint32_t)vcpu->index << 24) |
+		 ((uint32_t)vcpu->partition->vcpu_count << 16);
+}
+
+/** Leaves 0xB/0x1F: one thread per core, the partition's vCPUs as cores. */
+static void cpuid_fix_topology(const struct vcpu *vcpu, uint32_t subleaf, struct cpuid_result *r)
+{
+	uint32_t count = vcpu->partition->vcpu_count;
+	uint32_t core_bits = 0;
+
+	while ((1U << core_bits) < count) {
+		core_bits++;
+	}
+	r->edx = vcpu->index; /* x2APIC ID */
+	if (subleaf == 0) {
+		*r = (struct cpuid_result){ 0, 1, (1U << 8) | 0, vcpu->index };
+	} else if (subleaf == 1) {
+		*r = (struct cpuid_result){ core_bits, count, (2U << 8) | 1, vcpu->index };
+	} else {
+		*r = (struct cpuid_result){ 0, 0, subleaf, vcpu->index };
+	}
+}
+
+/** Applies the policy to the host's answer for a basic or extended leaf. */
+static void cpuid_apply_policy(const struct vcpu *vcpu, uint32_t leaf, uint32_t subleaf,
+			       struct cpuid_result *r)
+{
+	const struct vmx_config *vmx = vmx_get_config();
+
+	switch (leaf) {
+	case CPUID_LEAF_FEATURES:
+		cpuid_fix_features(vcpu, r);
+		break;
+	case CPUID_LEAF_CACHE_PARAMS:
+		/* Cores per package (bits 31:26) and threads sharing (25:14). */
+		r->eax = (r->eax & 0x3fffU) | ((vcpu->partition->vcpu_count - 1) << 26);
+		break;
+	case CPUID_LEAF_MONITOR:
+	case CPUID_LEAF_POWER:
+	case CPUID_LEAF_PMU:
+		*r = (struct cpuid_result){ 0, 0, 0, 0 }; /* not virtualized */
+		break;
+	case CPUID_LEAF_EXTENDED:
+		if (subleaf == 0) {
+			r->ebx &= ~(LEAF7_EBX_HIDDEN | (vmx->has_invpcid ? 0 : LEAF7_EBX_INVPCID));
+			r->ecx &= ~LEAF7_ECX_HIDDEN;
+		}
+		break;
+	case CPUID_LEAF_TOPOLOGY:
+	case CPUID_LEAF_TOPOLOGY_V2:
+		cpuid_fix_topology(vcpu, subleaf, r);
+		break;
+	case CPUID_LEAF_EXT_FEATURES:
+		r->edx &= vmx->has_rdtscp ? ~0U : ~EXT_EDX_RDTSCP;
+		break;
+	default:
+		break;
+	}
+}
+
+/** Answers one CPUID leaf for a vCPU. */
+static struct cpuid_result cpuid_for_guest(const struct vcpu *vcpu, uint32_t leaf,
+					   uint32_t subleaf)
+{
+	struct cpuid_result r;
+
+	if (leaf >= TESSERA_CPUID_LEAF_BASE && leaf <= CPUID_LEAF_HYPERVISOR_LAST) {
+		return cpuid_hypervisor_leaf(leaf);
 	}
 	r = cpu_cpuid(leaf, subleaf);
-	if (leaf == CPUID_LEAF_FEATURES) {
-		/* VMX is not offered to partitions (no nested virtualization). */
-		r.ecx &= ~CPUID_1_ECX_VMX;
-		r.ecx |= CPUID_1_ECX_HYPERVISOR;
-	}
+	cpuid_apply_policy(vcpu, leaf, subleaf, &r);
 	return r;
 }
 
 /** CPUID exit: answer from the partition's view and skip the instruction. */
 enum exit_result exit_handle_cpuid(struct vcpu *vcpu, const struct vm_exit *exit)
 {
-	struct cpuid_result r = cpuid_for_guest((uint32_t)vcpu->regs.rax, (uint32_t)vcpu->regs.rcx);
+	struct cpuid_result r = cpuid_for_guest(vcpu, (uint32_t)vcpu->regs.rax,
+						(uint32_t)vcpu->regs.rcx);
 
 	/* CPUID writes the full 64-bit registers, zero-extending (SDM Vol. 2A). */
 	vcpu->regs.rax = r.eax;

@@ -806,6 +806,15 @@ static void test_cpuid_unassigned_hypervisor_leaves_zero(void **state)
 	}
 }
 
+/*
+ * Leaf 1 bits the policy hides, written out from the SDM (Vol. 2A, Table
+ * 3-10/3-11): ECX DTES64, MONITOR, DS-CPL, VMX, SMX, EIST, TM2, xTPR, PDCM,
+ * x2APIC, TSC-deadline, and OSXSAVE (it mirrors the guest's CR4, 0 here);
+ * EDX DS, ACPI thermal, TM, PBE.
+ */
+#define T_LEAF1_ECX_HIDDEN 0x0920c1fcU
+#define T_LEAF1_EDX_HIDDEN 0xa0600000U
+
 /** Dispatches a CPUID exit for leaf/subleaf while the host CPUID is faked. */
 static enum exit_result run_cpuid_faked(struct vcpu *vcpu, uint32_t leaf, uint32_t subleaf)
 {
@@ -839,7 +848,9 @@ static void test_cpuid_leaf1_fixed_whatever_host_says(void **state)
 		fake_host_leaf1 = *h;
 		assert_resumed_past(run_cpuid_faked(vcpu, 1, 0));
 		assert_int_equal(fake_host_cpuid_count, 1);
-		assert_cpuid_regs(vcpu, h->eax, h->ebx, (h->ecx & ~0x20U) | 0x80000000U, h->edx);
+		assert_cpuid_regs(vcpu, h->eax, (h->ebx & 0xffffU) | (2U << 16),
+				  (h->ecx & ~T_LEAF1_ECX_HIDDEN) | 0x80000000U,
+				  h->edx & ~T_LEAF1_EDX_HIDDEN);
 	}
 }
 
@@ -859,9 +870,9 @@ static void test_cpuid_hypervisor_leaves_not_forwarded_to_host(void **state)
 /** Other leaves go to the host with the guest's leaf and sub-leaf. */
 static void test_cpuid_other_leaves_forwarded_with_subleaf(void **state)
 {
-	static const uint32_t leaves[][2] = { { 0, 0 }, { 4, 3 }, { 7, 1 }, { 0xd, 1 },
+	static const uint32_t leaves[][2] = { { 0, 0 }, { 7, 1 }, { 0xd, 1 },
 					      { 0x3fffffff, 9 }, { 0x50000000, 0 },
-					      { 0x80000001, 0 } };
+					      { 0x80000008, 0 } };
 	struct vcpu *vcpu = *state;
 
 	for (size_t i = 0; i < ARRAY_SIZE(leaves); i++) {
@@ -869,6 +880,17 @@ static void test_cpuid_other_leaves_forwarded_with_subleaf(void **state)
 		assert_int_equal(fake_host_cpuid_count, 1);
 		assert_cpuid_regs(vcpu, leaves[i][0], leaves[i][1], FAKE_HOST_ECX, FAKE_HOST_EDX);
 	}
+}
+
+/** Leaf 4 keeps the host's cache data but counts the partition's cores. */
+static void test_cpuid_leaf4_counts_partition_cores(void **state)
+{
+	struct vcpu *vcpu = *state;
+
+	assert_resumed_past(run_cpuid_faked(vcpu, 4, 3));
+	assert_int_equal(fake_host_cpuid_count, 1);
+	/* The fake host answers EAX = leaf; bits 31:26 = vCPUs - 1 = 1. */
+	assert_cpuid_regs(vcpu, 4 | (1U << 26), 3, FAKE_HOST_ECX, FAKE_HOST_EDX);
 }
 
 /** Leaf 1 as the real host answers it, VMX hidden and "hypervisor" set. */
@@ -882,11 +904,11 @@ static void test_cpuid_leaf1_hides_vmx_sets_hypervisor(void **state)
 	run_cpuid(vcpu, 1, 0);
 	assert_int_equal(vcpu->regs.rcx & (1U << 5), 0);
 	assert_int_equal(vcpu->regs.rcx & (1ULL << 31), 1ULL << 31);
-	assert_int_equal(vcpu->regs.rcx, (host.ecx & ~(1U << 5)) | (1U << 31));
+	assert_int_equal(vcpu->regs.rcx, (host.ecx & ~T_LEAF1_ECX_HIDDEN) | (1U << 31));
 	assert_int_equal(vcpu->regs.rax, host.eax);
-	assert_int_equal(vcpu->regs.rbx & ebx_mask, host.ebx & ebx_mask);
-	assert_int_equal(vcpu->regs.rbx >> 32, 0);
-	assert_int_equal(vcpu->regs.rdx, host.edx);
+	assert_int_equal(vcpu->regs.rbx & ebx_mask, (host.ebx & 0xffffU) | (2U << 16));
+	assert_int_equal(vcpu->regs.rbx >> 24, 0); /* vCPU 0's APIC ID */
+	assert_int_equal(vcpu->regs.rdx, host.edx & ~T_LEAF1_EDX_HIDDEN);
 }
 
 /** Other leaves pass the host's answer through, zero-extended. */
@@ -1286,6 +1308,7 @@ int main(void)
 		TEST(test_cpuid_leaf1_hides_vmx_sets_hypervisor),
 		TEST(test_cpuid_leaf1_fixed_whatever_host_says),
 		TEST(test_cpuid_hypervisor_leaves_not_forwarded_to_host),
+		TEST(test_cpuid_leaf4_counts_partition_cores),
 		TEST(test_cpuid_other_leaves_forwarded_with_subleaf),
 		TEST(test_cpuid_other_leaves_pass_through),
 		TEST(test_io_out_to_com1_emits_console_line),
