@@ -37,10 +37,20 @@ static enum exit_result exit_stop_unhandled(struct vcpu *vcpu, const struct vm_e
 	return EXIT_STOPPED;
 }
 
-/** A triple fault: the guest machine would reset; Tessera stops it. */
+/**
+ * A triple fault: the guest machine would reset (shutdown). Tessera stops it
+ * with a diagnosis and, when its configuration says on_crash = restart,
+ * boots it again.
+ */
 static enum exit_result exit_handle_triple_fault(struct vcpu *vcpu, const struct vm_exit *exit)
 {
-	return exit_stop_unhandled(vcpu, exit);
+	struct partition *p = vcpu->partition;
+
+	exit_stop_unhandled(vcpu, exit);
+	if (p->config->on_crash == CRASH_RESTART && partition_restart(p)) {
+		return EXIT_RESCHEDULE;
+	}
+	return EXIT_STOPPED;
 }
 
 /** VMX instructions in a guest: VMX is not offered, so they are #UD. */

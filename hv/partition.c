@@ -97,11 +97,8 @@ bool partition_create(struct partition *p, unsigned int id, const struct partiti
 	p->config = config;
 	p->image = image;
 	p->image_size = image_size;
+	p->mtrr = mtrr;
 	vuart_init(&p->uart, config->name);
-	if (config->on_crash == CRASH_RESTART) {
-		log_warn("partition '%s': on_crash = restart is not supported yet; it will stop",
-			 config->name);
-	}
 	if (!partition_memory_build(p, mtrr, vmx->has_ept_2m, vmx->has_ept_1g) ||
 	    !partition_load_image(p) ||
 	    !partition_build_bitmaps(p) || !partition_build_vcpus(p)) {
@@ -115,5 +112,35 @@ bool partition_create(struct partition *p, unsigned int id, const struct partiti
 		 config->name, (unsigned long long)(config->memory_bytes >> 20), p->vcpu_count,
 		 (unsigned long long)config->entry,
 		 (unsigned long long)(p->ept.table_pages * PAGE_SIZE / 1024));
+	return true;
+}
+
+/**
+ * Boots a stopped partition again from its kept image: fresh, zeroed RAM
+ * (the old was scrubbed when it stopped), fresh vCPUs in their power-on
+ * state, the same devices reset. False (logged, partition left stopped) when
+ * its memory cannot be had again.
+ */
+bool partition_restart(struct partition *p)
+{
+	const struct vmx_config *vmx = vmx_get_config();
+
+	for (unsigned int i = 0; i < p->vcpu_count; i++) {
+		vmx_vcpu_destroy(&p->vcpus[i]);
+	}
+	p->vcpu_count = 0;
+	partition_memory_release(p);
+	vuart_init(&p->uart, p->config->name);
+	if (!partition_memory_build(p, p->mtrr, vmx->has_ept_2m, vmx->has_ept_1g) ||
+	    !partition_load_image(p) || !partition_build_vcpus(p)) {
+		log_error("partition '%s': restart failed; it stays stopped", p->config->name);
+		partition_memory_release(p);
+		return false;
+	}
+	p->restarts++;
+	p->exit_code = 0;
+	p->stop_reason[0] = '\0';
+	log_info("partition '%s' restarts (restart %u)", p->config->name, p->restarts);
+	partition_start(p);
 	return true;
 }

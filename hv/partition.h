@@ -90,6 +90,8 @@ struct partition {
 	struct vcpu vcpus[CONFIG_MAX_VCPUS];
 	unsigned int vcpu_count;
 	struct vuart uart;
+	const struct mtrr_state *mtrr; /* the host's, for rebuilding the EPT */
+	unsigned int restarts;
 	uint64_t exit_code;
 	char stop_reason[STOP_REASON_MAX];
 };
@@ -113,6 +115,9 @@ bool partition_copy_from_guest(const struct partition *p, void *dst, gpa_t gpa, 
 
 /** Bytes of RAM from @gpa to the end of its host piece; 0 if @gpa is not RAM. */
 uint64_t partition_contiguous_bytes(const struct partition *p, gpa_t gpa);
+
+/** Boots a stopped partition again from its kept image; false if it cannot. */
+bool partition_restart(struct partition *p);
 
 /** Marks the partition running and its vCPUs runnable. */
 void partition_start(struct partition *p);

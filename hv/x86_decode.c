@@ -352,6 +352,14 @@ static bool decode_opcode(struct decoder *d, uint8_t opcode, struct opcode_desc 
 	insn->op_size = operand_size(insn, desc->flags);
 	insn->rm_size = rm_operand_size(insn, desc->flags);
 	insn->addr_size = address_size(insn);
+	if (insn->op == X86_OP_MOVSXD && insn->op_size == 2) {
+		/*
+		 * The SDM reads a 16-bit source here, other references (Zydis)
+		 * a 32-bit one: for a device register the access width matters,
+		 * so this discouraged form is not guessed at.
+		 */
+		return fail(d, X86_DECODE_UNSUPPORTED, "MOVSXD with a 16-bit operand size");
+	}
 	return true;
 }
 

@@ -110,6 +110,24 @@ static void test_recent_exits_ring(void **state)
 			 0xfee00000);
 }
 
+/** A triple fault restarts the partition when its configuration says so. */
+static void test_triple_fault_restarts_when_configured(void **state)
+{
+	unsigned int before = fake_restart_count;
+
+	config.on_crash = CRASH_RESTART;
+	assert_int_equal(dispatch(EXIT_REASON_TRIPLE_FAULT, 0, GUEST_RIP), EXIT_RESCHEDULE);
+	config.on_crash = CRASH_STOP;
+	assert_int_equal(fake_restart_count, before + 1);
+	assert_int_equal(partition.state, PARTITION_RUNNING);
+	assert_non_null(strstr(partition.stop_reason, "TRIPLE_FAULT"));
+	/* Without the setting, a triple fault only stops it. */
+	partition.state = PARTITION_RUNNING;
+	assert_int_equal(dispatch(EXIT_REASON_TRIPLE_FAULT, 0, GUEST_RIP), EXIT_STOPPED);
+	assert_int_equal(fake_restart_count, before + 1);
+	assert_int_equal(partition.state, PARTITION_STOPPED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -118,6 +136,7 @@ int main(void)
 		cmocka_unit_test_setup(test_handler_injection_wins, setup),
 		cmocka_unit_test_setup(test_no_reinjection_without_event_or_after_stop, setup),
 		cmocka_unit_test_setup(test_recent_exits_ring, setup),
+		cmocka_unit_test_setup(test_triple_fault_restarts_when_configured, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,4 +26,7 @@ extern unsigned int fake_ept_flush_count;
 /** The XCR0 last loaded through fpu_load_xcr0(). */
 extern uint64_t fake_xcr0;
 
+/** partition_restart() calls so far. */
+extern unsigned int fake_restart_count;
+
 #endif /* TESSERA_TESTS_UNIT_SUPPORT_FAKE_VMCS_H */
