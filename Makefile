@@ -16,7 +16,8 @@ Q := $(if $(V),,@)
 # they are listed. `make deps` installs whichever are missing.
 DEB_PACKAGES := gcc make binutils gnu-efi mtools dosfstools fdisk \
 	libcmocka-dev ovmf qemu-system-x86 bochs bochsbios vgabios \
-	cppcheck clang-tidy util-linux python3
+	cppcheck clang-tidy util-linux python3 \
+	clang libclang-rt-14-dev libzydis-dev
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
@@ -163,3 +164,35 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj $(BUILD)/host -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------------------
+# BEGIN fuzz: differential fuzzer of the x86 decoder (hv/x86_decode.c)
+# against Zydis, with libFuzzer (clang; libclang-rt-14-dev, libzydis-dev).
+#   make fuzz FUZZ_SECONDS=60   build build/fuzz/fuzz_decode, fuzz that long
+#   make fuzz-corpus            run it over the seed corpus only, no fuzzing
+# New inputs go to build/fuzz/corpus-decode, findings to build/fuzz/artifacts/;
+# the seeds in tests/fuzz/corpus/decode are only read.
+# ---------------------------------------------------------------------------
+FUZZ_CC      := clang
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -std=gnu11 -O1 -g $(WARN) -DTESSERA_HOST -I. -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_DECODE  := $(BUILD)/fuzz/fuzz_decode
+FUZZ_SEEDS   := tests/fuzz/corpus/decode
+
+.PHONY: fuzz fuzz-corpus
+$(FUZZ_DECODE): tests/fuzz/fuzz_decode.c hv/x86_decode.c hv/x86_emulate.c \
+		hv/x86_decode.h hv/x86_emulate.h hv/types.h hv/string.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -lZydis
+
+fuzz: $(FUZZ_DECODE)
+	@mkdir -p $(BUILD)/fuzz/corpus-decode $(BUILD)/fuzz/artifacts
+	$(FUZZ_DECODE) -max_total_time=$(FUZZ_SECONDS) -max_len=32 -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz/artifacts/ $(BUILD)/fuzz/corpus-decode $(FUZZ_SEEDS)
+
+fuzz-corpus: $(FUZZ_DECODE)
+	$(FUZZ_DECODE) -runs=0 $(FUZZ_SEEDS)
+# END fuzz
+# ---------------------------------------------------------------------------

@@ -149,6 +149,6 @@ enum exit_result exit_handle_cpuid(struct vcpu *vcpu, const struct vm_exit *exit
 	vcpu->regs.rbx = r.ebx;
 	vcpu->regs.rcx = r.ecx;
 	vcpu->regs.rdx = r.edx;
-	vcpu_advance_rip(exit);
+	vcpu_advance_rip(vcpu, exit);
 	return EXIT_RESUME;
 }

@@ -131,7 +131,7 @@ enum exit_result exit_handle_cr_access(struct vcpu *vcpu, const struct vm_exit *
 		vcpu_inject_exception_error(VECTOR_GP, 0);
 		return EXIT_RESUME;
 	}
-	vcpu_advance_rip(exit);
+	vcpu_advance_rip(vcpu, exit);
 	return EXIT_RESUME;
 }
 
@@ -146,6 +146,6 @@ enum exit_result exit_handle_xsetbv(struct vcpu *vcpu, const struct vm_exit *exi
 	}
 	vcpu->xcr0 = value;
 	fpu_load_xcr0(value);
-	vcpu_advance_rip(exit);
+	vcpu_advance_rip(vcpu, exit);
 	return EXIT_RESUME;
 }

@@ -31,7 +31,7 @@ static enum exit_result exit_stop_unhandled(struct vcpu *vcpu, const struct vm_e
 {
 	partition_stop(vcpu->partition, "%s (exit reason %u), qualification 0x%llx, guest rip %#llx",
 		       exit_reason_name(exit->reason), exit->reason,
-		       (unsigned long long)exit->qualification,
+		       (unsigned long long)vmcs_readl(VMCS_EXIT_QUALIFICATION),
 		       (unsigned long long)exit->guest_rip);
 	exit_log_recent(vcpu);
 	return EXIT_STOPPED;
@@ -104,7 +104,7 @@ static enum exit_result exit_handle_preemption_timer(struct vcpu *vcpu,
 /** HLT: with interrupts off the vCPU can never wake, so it is stopped. */
 static enum exit_result exit_handle_hlt(struct vcpu *vcpu, const struct vm_exit *exit)
 {
-	vcpu_advance_rip(exit);
+	vcpu_advance_rip(vcpu, exit);
 	if ((vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_IF) == 0) {
 		partition_stop(vcpu->partition, "halted with interrupts disabled at guest rip %#llx",
 			       (unsigned long long)exit->guest_rip);
@@ -117,7 +117,7 @@ static enum exit_result exit_handle_hlt(struct vcpu *vcpu, const struct vm_exit 
 /** INVD, WBINVD: caches are coherent for the guest; INVD acts as WBINVD. */
 static enum exit_result exit_skip_instruction(struct vcpu *vcpu, const struct vm_exit *exit)
 {
-	vcpu_advance_rip(exit);
+	vcpu_advance_rip(vcpu, exit);
 	return EXIT_RESUME;
 }
 
@@ -146,7 +146,8 @@ static enum exit_result exit_handle_ept_misconfig(struct vcpu *vcpu, const struc
 	partition_stop(vcpu->partition,
 		       "%s (exit reason %u), qualification 0x%llx, guest rip %#llx, gpa %#llx",
 		       exit_reason_name(exit->reason), exit->reason,
-		       (unsigned long long)exit->qualification, (unsigned long long)exit->guest_rip,
+		       (unsigned long long)vmcs_readl(VMCS_EXIT_QUALIFICATION),
+		       (unsigned long long)exit->guest_rip,
 		       (unsigned long long)vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS));
 	return EXIT_STOPPED;
 }
@@ -193,10 +194,31 @@ static enum exit_result exit_report_entry_failure_exit(struct vcpu *vcpu,
 	partition_stop(vcpu->partition,
 		       "VM-entry failed: %s (exit reason %u), qualification 0x%llx, guest rip %#llx",
 		       exit_reason_name(exit->reason), exit->reason,
-		       (unsigned long long)exit->qualification,
+		       (unsigned long long)vmcs_readl(VMCS_EXIT_QUALIFICATION),
 		       (unsigned long long)exit->guest_rip);
 	return EXIT_STOPPED;
 }
+
+/* Reasons whose handlers use the exit qualification (SDM 28.2.1). */
+static const bool exit_uses_qualification[EXIT_REASON_COUNT] = {
+	[EXIT_REASON_EXCEPTION_NMI] = true, [EXIT_REASON_TASK_SWITCH] = true,
+	[EXIT_REASON_CR_ACCESS] = true, [EXIT_REASON_MOV_DR] = true,
+	[EXIT_REASON_IO_INSTRUCTION] = true, [EXIT_REASON_APIC_ACCESS] = true,
+	[EXIT_REASON_EPT_VIOLATION] = true,
+};
+
+/*
+ * Reasons that can happen while an event is being delivered, leaving it
+ * undelivered in the IDT-vectoring information (SDM 28.2.4); no exit caused
+ * by an instruction can.
+ */
+static const bool exit_during_event_delivery[EXIT_REASON_COUNT] = {
+	[EXIT_REASON_EXCEPTION_NMI] = true, [EXIT_REASON_EXTERNAL_INTERRUPT] = true,
+	[EXIT_REASON_TRIPLE_FAULT] = true, [EXIT_REASON_TASK_SWITCH] = true,
+	[EXIT_REASON_APIC_ACCESS] = true, [EXIT_REASON_EPT_VIOLATION] = true,
+	[EXIT_REASON_EPT_MISCONFIG] = true, [EXIT_REASON_PML_FULL] = true,
+	[EXIT_REASON_SPP_EVENT] = true,
+};
 
 /** Notes the exit in the vCPU's ring of recent exits (for diagnoses). */
 static void exit_record(struct vcpu *vcpu, const struct vm_exit *exit)
@@ -243,12 +265,13 @@ enum exit_result exit_dispatch(struct vcpu *vcpu)
 	enum exit_result result;
 	struct vm_exit exit = {
 		.full_reason = vmcs_read32(VMCS_EXIT_REASON),
-		.qualification = vmcs_readl(VMCS_EXIT_QUALIFICATION),
 		.guest_rip = vmcs_readl(VMCS_GUEST_RIP),
-		.instruction_length = vmcs_read32(VMCS_EXIT_INSTRUCTION_LENGTH),
 	};
 
 	exit.reason = exit_reason_basic(exit.full_reason);
+	if (exit.reason < EXIT_REASON_COUNT && exit_uses_qualification[exit.reason]) {
+		exit.qualification = vmcs_readl(VMCS_EXIT_QUALIFICATION);
+	}
 	exit_record(vcpu, &exit);
 	vcpu->exit_count++;
 	if (exit.reason < EXIT_REASON_COUNT) {
@@ -261,7 +284,7 @@ enum exit_result exit_dispatch(struct vcpu *vcpu)
 		return exit_stop_unhandled(vcpu, &exit);
 	}
 	result = exit_handlers[exit.reason](vcpu, &exit);
-	if (result != EXIT_STOPPED) {
+	if (result != EXIT_STOPPED && exit_during_event_delivery[exit.reason]) {
 		exit_reinject_vectoring_event();
 	}
 	return result;
@@ -282,16 +305,19 @@ void exit_report_entry_failure(struct vcpu *vcpu, bool valid_vmcs)
 }
 
 /** Moves the guest past the instruction that exited. */
-void vcpu_advance_rip(const struct vm_exit *exit)
+void vcpu_advance_rip(struct vcpu *vcpu, const struct vm_exit *exit)
 {
-	vmcs_writel(VMCS_GUEST_RIP, exit->guest_rip + exit->instruction_length);
-	/* The instruction completed: STI/MOV SS blocking ends with it (SDM 24.4.2). */
+	/* STI/MOV SS blocking ends with the instruction (SDM 24.4.2); SMI: see vmx_vcpu_run. */
+	const uint32_t ends = VMCS_INTERRUPTIBILITY_STI | VMCS_INTERRUPTIBILITY_MOV_SS |
+			      VMCS_INTERRUPTIBILITY_SMI;
 	uint32_t interruptibility = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
 
-	if (interruptibility & (VMCS_INTERRUPTIBILITY_STI | VMCS_INTERRUPTIBILITY_MOV_SS)) {
-		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
-			     interruptibility & ~(VMCS_INTERRUPTIBILITY_STI | VMCS_INTERRUPTIBILITY_MOV_SS));
+	vmcs_writel(VMCS_GUEST_RIP,
+		    exit->guest_rip + vmcs_read32(VMCS_EXIT_INSTRUCTION_LENGTH));
+	if (interruptibility & ends) {
+		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, interruptibility & ~ends);
 	}
+	vcpu->interruptibility_checked = true;
 }
 
 /** Injects a hardware exception without error code (#UD, #DE, ...). */

@@ -14,13 +14,17 @@ enum exit_result {
 	EXIT_STOPPED,    /* the partition was stopped */
 };
 
-/** The facts of one VM exit that every handler may need. */
+/**
+ * The facts of one VM exit that every handler may need. Each VMREAD costs,
+ * so only what most handlers use is read up front: the exit qualification
+ * only for the reasons that have one a handler uses, and the instruction
+ * length only when RIP advances.
+ */
 struct vm_exit {
 	uint32_t full_reason;
 	uint32_t reason;          /* basic exit reason */
-	uint64_t qualification;
+	uint64_t qualification;   /* 0 unless the reason's handler uses it */
 	uint64_t guest_rip;
-	uint32_t instruction_length;
 };
 
 /** A handler for one basic exit reason. */
@@ -36,7 +40,7 @@ enum exit_result exit_dispatch(struct vcpu *vcpu);
 void exit_report_entry_failure(struct vcpu *vcpu, bool valid_vmcs);
 
 /** Moves the guest past the instruction that exited. */
-void vcpu_advance_rip(const struct vm_exit *exit);
+void vcpu_advance_rip(struct vcpu *vcpu, const struct vm_exit *exit);
 
 /** Injects a hardware exception without error code (#UD, #DE, ...). */
 void vcpu_inject_exception(uint8_t vector);

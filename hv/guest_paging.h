@@ -149,11 +149,12 @@ enum guest_walk_result guest_linear_to_physical(const struct guest_paging_mode *
  * ascending order, as the CPU does for an access that crosses a page
  * boundary. Linear addresses wrap at 4 GBytes without 4- or 5-level paging.
  *
- * On WALK_OK, *gpa is the guest-physical address of the first byte. On
- * anything else, *fault_linear is the linear address at which the failing
- * piece starts (the CR2 value of a #PF: linear itself, or the start of a
- * later page), and *gpa and *pf_error_code are as guest_linear_to_physical()
- * sets them for that piece; buf then holds the pieces before it.
+ * On WALK_OK, *gpa is the guest-physical address of the first byte and
+ * *fault_linear is 0. On anything else, *fault_linear is the linear address
+ * at which the failing piece starts (the CR2 value of a #PF: linear itself,
+ * or the start of a later page), and *gpa and *pf_error_code are as
+ * guest_linear_to_physical() sets them for that piece; buf then holds the
+ * pieces before it.
  *
  * For an instruction fetch, ask for the bytes the instruction needs (or
  * retry with fewer): the CPU faults on a following page only if the

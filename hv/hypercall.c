@@ -78,6 +78,6 @@ enum exit_result exit_handle_vmcall(struct vcpu *vcpu, const struct vm_exit *exi
 		break;
 	}
 	vcpu->regs.rax = (uint64_t)status & mask;
-	vcpu_advance_rip(exit);
+	vcpu_advance_rip(vcpu, exit);
 	return EXIT_RESUME;
 }

@@ -61,6 +61,6 @@ enum exit_result exit_handle_io(struct vcpu *vcpu, const struct vm_exit *exit)
 				      (uint8_t)(vcpu->regs.rax >> (8 * i)));
 		}
 	}
-	vcpu_advance_rip(exit);
+	vcpu_advance_rip(vcpu, exit);
 	return EXIT_RESUME;
 }

@@ -184,6 +184,9 @@ static NORETURN void hv_main(void *arg)
 			 mtrr_problem);
 	}
 	hv_reclaim_boot_memory(info);
+	if (!partition_table_init()) {
+		panic("no memory for the partition table");
+	}
 	hv_start_partitions(info);
 	hv_print_ledger();
 	hv_audit();

@@ -208,7 +208,7 @@ enum exit_result exit_handle_rdmsr(struct vcpu *vcpu, const struct vm_exit *exit
 	}
 	vcpu->regs.rax = (uint32_t)value;
 	vcpu->regs.rdx = value >> 32;
-	vcpu_advance_rip(exit);
+	vcpu_advance_rip(vcpu, exit);
 	return EXIT_RESUME;
 }
 
@@ -221,6 +221,6 @@ enum exit_result exit_handle_wrmsr(struct vcpu *vcpu, const struct vm_exit *exit
 		vcpu_inject_exception_error(VECTOR_GP, 0);
 		return EXIT_RESUME;
 	}
-	vcpu_advance_rip(exit);
+	vcpu_advance_rip(vcpu, exit);
 	return EXIT_RESUME;
 }

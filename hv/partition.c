@@ -12,7 +12,20 @@
 #include "arch/x86/msr_bitmap.h"
 #include "arch/x86/vmx.h"
 
-struct partition partitions[PARTITION_MAX];
+struct partition *partitions;
+
+/** Allocates the (zeroed) partition table; false when memory is short. */
+bool partition_table_init(void)
+{
+	uint64_t pages = ALIGN_UP(PARTITION_MAX * sizeof(struct partition), PAGE_SIZE) / PAGE_SIZE;
+	hpa_t table;
+
+	if (!alloc_pages(pages, 1, OWNER_HYPERVISOR, &table)) {
+		return false;
+	}
+	partitions = memset(hpa_to_ptr(table), 0, pages * PAGE_SIZE);
+	return true;
+}
 static uint16_t next_vpid = 1;
 
 /** Copies the flat image to its load address in guest RAM. */

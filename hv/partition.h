@@ -56,6 +56,7 @@ struct vcpu {
 	struct guest_regs regs;
 	hpa_t vmcs;
 	bool launched;                /* VMLAUNCH done; VMRESUME from now on */
+	bool interruptibility_checked; /* this exit already fixed the field */
 	uint16_t vpid;
 	struct mtrr_state guest_mtrr; /* virtual MTRRs (hv/msr.c) */
 	uint64_t lazy_msr_values[LAZY_MSR_COUNT]; /* while not loaded in a CPU */
@@ -128,7 +129,10 @@ void partition_stop(struct partition *p, const char *fmt, ...) PRINTF_LIKE(2, 3)
 /** Translates a guest-physical range inside the partition's RAM to a pointer. */
 void *partition_gpa_to_ptr(const struct partition *p, gpa_t gpa, uint64_t size);
 
-/** The partition table. */
-extern struct partition partitions[PARTITION_MAX];
+/** The partition table: PARTITION_MAX entries, from partition_table_init(). */
+extern struct partition *partitions;
+
+/** Allocates the (zeroed) partition table; false when memory is short. */
+bool partition_table_init(void);
 
 #endif /* TESSERA_HV_PARTITION_H */

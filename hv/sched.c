@@ -10,6 +10,9 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/vmx.h"
 
+/* A time slice, in TSC ticks. */
+#define SCHED_SLICE_TSC 4000000ULL
+
 /** The next runnable vCPU after the cursor, or NULL when none can run. */
 static struct vcpu *sched_pick_next(void)
 {
@@ -45,9 +48,15 @@ static bool sched_any_running(void)
 /** Runs one vCPU until its slice ends, it halts, or its partition stops. */
 static void sched_run_vcpu(struct vcpu *vcpu)
 {
+	uint64_t slice_start = cpu_rdtsc();
+
 	this_cpu()->current_vcpu = vcpu;
 	vmx_switch_guest_context(this_cpu(), vcpu);
-	for (;;) {
+	/*
+	 * The VMX-preemption timer ends a slice of a guest that never exits;
+	 * one that exits often is measured here, so it cannot keep the CPU.
+	 */
+	while (cpu_rdtsc() - slice_start < SCHED_SLICE_TSC) {
 		enum vmx_enter_result entered = vmx_vcpu_run(vcpu);
 
 		if (entered != VMX_ENTER_EXITED) {

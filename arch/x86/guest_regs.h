@@ -22,7 +22,8 @@
 #define GUEST_REGS_R14 104
 #define GUEST_REGS_R15 112
 #define GUEST_REGS_CR2 120
-#define GUEST_REGS_SIZE 128
+#define GUEST_REGS_HOST_RSP 128
+#define GUEST_REGS_SIZE 136
 
 /* vmx_enter() results. */
 #define VMX_ENTER_EXITED_ASM       0
@@ -36,12 +37,15 @@
 struct guest_regs {
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-	uint64_t cr2;
+	uint64_t cr2;      /* saved and loaded only when another vCPU runs */
+	uint64_t host_rsp; /* the HOST_RSP last written to this VMCS: skips a VMWRITE */
 };
 
 _Static_assert(sizeof(struct guest_regs) == GUEST_REGS_SIZE, "guest_regs layout");
 _Static_assert(__builtin_offsetof(struct guest_regs, r15) == GUEST_REGS_R15, "guest_regs layout");
 _Static_assert(__builtin_offsetof(struct guest_regs, cr2) == GUEST_REGS_CR2, "guest_regs layout");
+_Static_assert(__builtin_offsetof(struct guest_regs, host_rsp) == GUEST_REGS_HOST_RSP,
+	       "guest_regs layout");
 
 /** Enters the guest of the current VMCS; 0 after a VM exit, else VMfail. */
 int vmx_enter(struct guest_regs *regs, bool launched);

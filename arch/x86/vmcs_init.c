@@ -23,6 +23,11 @@
 #define GUEST_SEL_DATA 0x10
 #define GUEST_PAT_DEFAULT 0x0007040600070406ULL /* the power-on PAT */
 #define DR7_RESERVED_ONE 0x400
+/*
+ * The VMX-preemption timer restarts from this field at every VM entry, so it
+ * only bounds how long a guest runs without any exit; the scheduler measures
+ * the time slice itself (hv/sched.c).
+ */
 #define PREEMPTION_TIMER_SLICE_TSC 4000000ULL
 
 extern const char vmx_exit_stub[];
@@ -281,17 +286,17 @@ enum vmx_enter_result vmx_vcpu_run(struct vcpu *vcpu)
 	}
 	/*
 	 * Blocking by SMI must be 0 outside SMM (SDM 26.3.1.5); some VMX
-	 * implementations (Bochs 2.7) save it as 1 on ordinary exits.
+	 * implementations (Bochs 2.7) save it as 1 on ordinary exits. Exits
+	 * that advanced RIP have already looked at this field.
 	 */
-	interruptibility = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
-	if (interruptibility & VMCS_INTERRUPTIBILITY_SMI) {
-		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
-			     interruptibility & ~VMCS_INTERRUPTIBILITY_SMI);
+	if (!vcpu->interruptibility_checked) {
+		interruptibility = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+		if (interruptibility & VMCS_INTERRUPTIBILITY_SMI) {
+			vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
+				     interruptibility & ~VMCS_INTERRUPTIBILITY_SMI);
+		}
 	}
-	if (vmx_get_config()->has_preemption_timer) {
-		vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
-			     PREEMPTION_TIMER_SLICE_TSC >> vmx_get_config()->preemption_timer_rate);
-	}
+	vcpu->interruptibility_checked = false;
 	result = (enum vmx_enter_result)vmx_enter(&vcpu->regs, vcpu->launched);
 	if (result == VMX_ENTER_EXITED) {
 		vcpu->launched = true;

@@ -149,7 +149,7 @@ uint64_t vmx_guest_cr4_allowed(void)
 
 /**
  * Makes this CPU hold @next's guest context that the VMCS does not switch:
- * the lazily switched MSRs (arch/x86/msr_bitmap.h) and the FPU/SSE/AVX
+ * the lazily switched MSRs (arch/x86/msr_bitmap.h), CR2 and the FPU/SSE/AVX
  * state. Tessera itself uses neither, so they change only when another vCPU
  * comes to run here; the previous owner's values are saved first.
  */
@@ -169,6 +169,10 @@ void vmx_switch_guest_context(struct percpu *cpu, struct vcpu *next)
 		}
 		cpu_wrmsr(lazy_msrs[i], next->lazy_msr_values[i]);
 	}
+	if (prev != NULL) {
+		prev->regs.cr2 = cpu_read_cr2();
+	}
+	cpu_write_cr2(next->regs.cr2);
 	fpu_switch(prev, next);
 	cpu->guest_context_owner = next;
 }

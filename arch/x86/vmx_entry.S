@@ -1,7 +1,9 @@
 /*
  * VM entry and exit. vmx_enter() saves the host's callee-saved registers,
- * points HOST_RSP at its own frame, loads the guest's registers and enters
- * the guest. A VM exit lands in vmx_exit_stub (HOST_RIP) on that same frame,
+ * points HOST_RSP at its own frame (a VMWRITE only when the frame moved),
+ * loads the guest's registers and enters the guest. CR2 is not switched
+ * here: Tessera never page-faults, so the guest's CR2 stays in the CPU until
+ * another vCPU runs (arch/x86/vmx.c switches it then). A VM exit lands in vmx_exit_stub (HOST_RIP) on that same frame,
  * saves the guest's registers and returns from vmx_enter() as if the entry
  * instruction had returned 0 — so the scheduler sees a plain function call.
  */
@@ -23,12 +25,13 @@ vmx_enter:
 	pushq %r15
 	pushq %rdi /* the exit stub finds regs here */
 
+	cmpq %rsp, GUEST_REGS_HOST_RSP(%rdi)
+	je 2f
 	movq $VMCS_HOST_RSP, %rax
 	vmwrite %rsp, %rax
 	jbe .Lfail
-
-	movq GUEST_REGS_CR2(%rdi), %rax
-	movq %rax, %cr2
+	movq %rsp, GUEST_REGS_HOST_RSP(%rdi)
+2:
 	testl %esi, %esi
 	movq GUEST_REGS_RAX(%rdi), %rax
 	movq GUEST_REGS_RBX(%rdi), %rbx
@@ -78,8 +81,6 @@ vmx_exit_stub:
 	movq %r14, GUEST_REGS_R14(%rdi)
 	movq %r15, GUEST_REGS_R15(%rdi)
 	popq GUEST_REGS_RDI(%rdi)
-	movq %cr2, %rax
-	movq %rax, GUEST_REGS_CR2(%rdi)
 	xorl %eax, %eax /* VMX_ENTER_EXITED */
 .Lreturn:
 	addq $8, %rsp /* regs */

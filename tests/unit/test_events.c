@@ -54,8 +54,7 @@ static void test_interrupted_exception_is_reinjected(void **state)
 {
 	vmx_vmwrite(VMCS_IDT_VECTORING_INFO, PF_WITH_ERROR | NMI_UNBLOCKING);
 	vmx_vmwrite(VMCS_IDT_VECTORING_ERROR, 0x6);
-	vcpu->regs.rax = 0;
-	assert_int_equal(dispatch(EXIT_REASON_CPUID, 0, GUEST_RIP), EXIT_RESUME);
+	assert_int_equal(dispatch(EXIT_REASON_EXTERNAL_INTERRUPT, 0, GUEST_RIP), EXIT_RESCHEDULE);
 	assert_int_equal(vmx_vmread(VMCS_ENTRY_INTERRUPTION_INFO), PF_WITH_ERROR);
 	assert_int_equal(vmx_vmread(VMCS_ENTRY_EXCEPTION_ERROR), 0x6);
 }
@@ -65,16 +64,30 @@ static void test_interrupted_software_interrupt_keeps_length(void **state)
 {
 	vmx_vmwrite(VMCS_IDT_VECTORING_INFO, INT_0X80);
 	vmx_vmwrite(VMCS_ENTRY_INSTRUCTION_LENGTH, 0);
-	assert_int_equal(dispatch(EXIT_REASON_WBINVD, 0, GUEST_RIP), EXIT_RESUME);
+	assert_int_equal(dispatch(EXIT_REASON_EXTERNAL_INTERRUPT, 0, GUEST_RIP), EXIT_RESCHEDULE);
 	assert_int_equal(vmx_vmread(VMCS_ENTRY_INTERRUPTION_INFO), INT_0X80);
 	assert_int_equal(vmx_vmread(VMCS_ENTRY_INSTRUCTION_LENGTH), INSN_LENGTH);
 }
 
-/** An event the handler injects itself (#UD here) is not overwritten. */
-static void test_handler_injection_wins(void **state)
+/** Exits caused by an instruction never interrupt a delivery: nothing to re-inject. */
+static void test_instruction_exits_do_not_reinject(void **state)
 {
 	vmx_vmwrite(VMCS_IDT_VECTORING_INFO, PF_WITH_ERROR);
-	assert_int_equal(dispatch(EXIT_REASON_VMXON, 0, GUEST_RIP), EXIT_RESUME);
+	vcpu->regs.rax = 0;
+	assert_int_equal(dispatch(EXIT_REASON_CPUID, 0, GUEST_RIP), EXIT_RESUME);
+	assert_int_equal(vmx_vmread(VMCS_ENTRY_INTERRUPTION_INFO), 0);
+}
+
+/** An event the handler injects itself is not overwritten. */
+static void test_handler_injection_wins(void **state)
+{
+	/* An NMI exit during delivery of a #PF; the NMI goes to the host. */
+	vmx_vmwrite(VMCS_IDT_VECTORING_INFO, PF_WITH_ERROR);
+	vmx_vmwrite(VMCS_EXIT_INTERRUPTION_INFO, 0x80000202U);
+	vmx_vmwrite(VMCS_EXIT_REASON, EXIT_REASON_EXCEPTION_NMI);
+	vmx_vmwrite(VMCS_GUEST_RIP, GUEST_RIP);
+	vmx_vmwrite(VMCS_ENTRY_INTERRUPTION_INFO, 0x80000306U); /* as if a handler set #UD */
+	assert_int_equal(exit_dispatch(vcpu), EXIT_RESUME);
 	assert_int_equal(vmx_vmread(VMCS_ENTRY_INTERRUPTION_INFO), 0x80000306U);
 }
 
@@ -93,15 +106,17 @@ static void test_no_reinjection_without_event_or_after_stop(void **state)
 static void test_recent_exits_ring(void **state)
 {
 	vmx_vmwrite(VMCS_GUEST_PHYSICAL_ADDRESS, 0xfee00000);
+	/* OUT of one byte to port i: an exit whose qualification matters. */
 	for (uint64_t i = 0; i < VCPU_RECENT_EXITS + 3; i++) {
-		assert_int_equal(dispatch(EXIT_REASON_WBINVD, i, GUEST_RIP + i), EXIT_RESUME);
+		assert_int_equal(dispatch(EXIT_REASON_IO_INSTRUCTION, i << 16, GUEST_RIP + i),
+				 EXIT_RESUME);
 	}
 	assert_int_equal(vcpu->exit_count, VCPU_RECENT_EXITS + 3);
 	for (uint64_t i = 3; i < VCPU_RECENT_EXITS + 3; i++) {
 		const struct exit_record *r = &vcpu->recent_exits[i % VCPU_RECENT_EXITS];
 
-		assert_int_equal(r->reason, EXIT_REASON_WBINVD);
-		assert_int_equal(r->qualification, i);
+		assert_int_equal(r->reason, EXIT_REASON_IO_INSTRUCTION);
+		assert_int_equal(r->qualification, i << 16);
 		assert_int_equal(r->guest_rip, GUEST_RIP + i);
 		assert_int_equal(r->gpa, 0);
 	}
@@ -133,6 +148,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_interrupted_exception_is_reinjected, setup),
 		cmocka_unit_test_setup(test_interrupted_software_interrupt_keeps_length, setup),
+		cmocka_unit_test_setup(test_instruction_exits_do_not_reinject, setup),
 		cmocka_unit_test_setup(test_handler_injection_wins, setup),
 		cmocka_unit_test_setup(test_no_reinjection_without_event_or_after_stop, setup),
 		cmocka_unit_test_setup(test_recent_exits_ring, setup),
