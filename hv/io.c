@@ -5,12 +5,23 @@
  * like an empty ISA bus.
  */
 #include "hv/exit.h"
+#include "hv/guest_memory.h"
+#include "hv/vcpu_regs.h"
 #include "arch/x86/vmcs.h"
 
 #define IO_QUAL_SIZE_MASK 0x7
 #define IO_QUAL_IN        (1U << 3)
 #define IO_QUAL_STRING    (1U << 4)
+#define IO_QUAL_REP       (1U << 5)
 #define IO_QUAL_PORT_SHIFT 16
+/* VM-exit instruction information for INS/OUTS (SDM 28.2.5, Table 28-8). */
+#define IO_INFO_ADDRESS_SIZE(info) (((info) >> 7) & 7)
+#define RFLAGS_DF (1ULL << 10)
+#define GPR_RCX 1
+#define GPR_RSI 6
+#define GPR_RDI 7
+/* Elements moved per exit; a longer REP resumes where it stopped. */
+#define IO_STRING_BATCH 512
 
 /** Reads one byte of a port for the partition. */
 static uint8_t io_read_byte(struct partition *p, uint16_t port)
@@ -29,6 +40,81 @@ static void io_write_byte(struct partition *p, uint16_t port, uint8_t value)
 	}
 }
 
+/** Moves one element between a port and the buffer (IN fills it, OUT drains it). */
+static void io_transfer(struct partition *p, uint16_t port, uint8_t *element, uint32_t size,
+			bool in)
+{
+	for (uint32_t i = 0; i < size; i++) {
+		if (in) {
+			element[i] = io_read_byte(p, (uint16_t)(port + i));
+		} else {
+			io_write_byte(p, (uint16_t)(port + i), element[i]);
+		}
+	}
+}
+
+/** Writes a register as an address-size-wide string counter or pointer does. */
+static void io_write_sized(struct vcpu *vcpu, unsigned int gpr, uint64_t value, uint64_t mask)
+{
+	uint64_t old = vcpu_read_gpr(vcpu, gpr);
+
+	/* 16-bit forms keep the upper bits; 32-bit ones zero-extend (SDM 3.4.1.1). */
+	vcpu_write_gpr(vcpu, gpr, mask == 0xffff ? (old & ~mask) | (value & mask) : value & mask);
+}
+
+/**
+ * INS/OUTS, with or without REP: elements go between the port and guest
+ * memory at ES:RDI (INS) or seg:RSI (OUTS), whose linear address the VMCS
+ * gives for the first element; at most IO_STRING_BATCH per exit, the
+ * instruction then runs again for the rest (SDM Vol. 2B, INS/OUTS, REP).
+ */
+static enum exit_result exit_handle_string_io(struct vcpu *vcpu, const struct vm_exit *exit,
+					      uint16_t port, uint32_t size, bool in)
+{
+	static const uint64_t masks[] = { 0xffff, 0xffffffffULL, ~0ULL };
+	uint32_t info = vmcs_read32(VMCS_EXIT_INSTRUCTION_INFO);
+	uint64_t mask = masks[MIN(IO_INFO_ADDRESS_SIZE(info), 2U)];
+	bool rep = (exit->qualification & IO_QUAL_REP) != 0;
+	uint64_t count = rep ? vcpu_read_gpr(vcpu, GPR_RCX) & mask : 1;
+	int64_t step = (vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_DF) ? -(int64_t)size : (int64_t)size;
+	unsigned int pointer = in ? GPR_RDI : GPR_RSI;
+	uint64_t linear = vmcs_readl(VMCS_GUEST_LINEAR_ADDRESS);
+	uint64_t done = 0;
+
+	for (; done < count && done < IO_STRING_BATCH; done++, linear += step) {
+		uint8_t element[4] = { 0, 0, 0, 0 };
+		bool not_ram = false;
+
+		if (!in && !vcpu_access_linear(vcpu, linear, element, size, false, &not_ram)) {
+			break;
+		}
+		io_transfer(vcpu->partition, port, element, size, in);
+		if (in && !vcpu_access_linear(vcpu, linear, element, size, true, &not_ram)) {
+			break;
+		}
+		if (not_ram) {
+			break;
+		}
+	}
+	io_write_sized(vcpu, pointer, vcpu_read_gpr(vcpu, pointer) + (uint64_t)step * done, mask);
+	if (rep) {
+		io_write_sized(vcpu, GPR_RCX, count - done, mask);
+	}
+	if (vmcs_read32(VMCS_ENTRY_INTERRUPTION_INFO) & VMCS_INTR_INFO_VALID) {
+		return EXIT_RESUME; /* a fault: the instruction restarts after the handler */
+	}
+	if (done < count && (!rep || done < IO_STRING_BATCH)) {
+		partition_stop(vcpu->partition, "string I/O on port %#x reached memory that is not "
+			       "RAM at linear %#llx, guest rip %#llx", port,
+			       (unsigned long long)linear, (unsigned long long)exit->guest_rip);
+		return EXIT_STOPPED;
+	}
+	if (done == count) {
+		vcpu_advance_rip(vcpu, exit);
+	}
+	return EXIT_RESUME;
+}
+
 /** IN/OUT of 1, 2 or 4 bytes: each byte goes to its own port, as on a bus. */
 enum exit_result exit_handle_io(struct vcpu *vcpu, const struct vm_exit *exit)
 {
@@ -37,9 +123,7 @@ enum exit_result exit_handle_io(struct vcpu *vcpu, const struct vm_exit *exit)
 	bool in = (exit->qualification & IO_QUAL_IN) != 0;
 
 	if (exit->qualification & IO_QUAL_STRING) {
-		partition_stop(vcpu->partition, "string I/O (INS/OUTS) on port %#x is not emulated yet, "
-			       "guest rip %#llx", port, (unsigned long long)exit->guest_rip);
-		return EXIT_STOPPED;
+		return exit_handle_string_io(vcpu, exit, port, size, in);
 	}
 	if (in) {
 		uint64_t value = 0;

@@ -176,3 +176,13 @@ void vmx_switch_guest_context(struct percpu *cpu, struct vcpu *next)
 	fpu_switch(prev, next);
 	cpu->guest_context_owner = next;
 }
+
+/** Sets the guest CR2 of @vcpu (live in the CPU when its context is loaded). */
+void vmx_set_guest_cr2(struct vcpu *vcpu, uint64_t value)
+{
+	if (this_cpu()->guest_context_owner == vcpu) {
+		cpu_write_cr2(value);
+	} else {
+		vcpu->regs.cr2 = value;
+	}
+}

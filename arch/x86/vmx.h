@@ -41,6 +41,9 @@ enum vmx_enter_result vmx_vcpu_run(struct vcpu *vcpu);
 /** Makes this CPU hold @next's guest context the VMCS does not switch (MSRs, FPU). */
 void vmx_switch_guest_context(struct percpu *cpu, struct vcpu *next);
 
+/** Sets the guest CR2 of @vcpu (live in the CPU when the vCPU's context is loaded). */
+void vmx_set_guest_cr2(struct vcpu *vcpu, uint64_t value);
+
 /** Text for a VM-instruction error number (SDM 31.4). */
 const char *vmx_instruction_error_name(uint32_t error);
 

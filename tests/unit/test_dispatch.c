@@ -81,6 +81,8 @@
 /* The I/O exit qualification (SDM Table 28-5). */
 #define T_IO_IN     (1U << 3)
 #define T_IO_STRING (1U << 4)
+#define T_CR0_PE 0x1ULL
+#define T_CR0_PG 0x80000000ULL
 
 /* A port no device claims (the POST code port). */
 #define UNCLAIMED_PORT 0x80
@@ -1021,17 +1023,111 @@ static void test_io_in_dword_reads_four_ports(void **state)
 	assert_int_equal(io_in(vcpu, 0x3fc, 4, ~0ULL), 0x5ab06003ULL);
 }
 
-/** String I/O is refused: the partition stops naming the port. */
-static void test_io_string_io_stops_naming_port(void **state)
+/** Sets up an INS/OUTS exit: linear address, address size, RFLAGS.DF. */
+static enum exit_result string_io(struct vcpu *vcpu, uint16_t port, unsigned int size, bool in,
+				  bool rep, uint64_t linear, unsigned int address_size, bool df)
+{
+	vmcs_writel(VMCS_GUEST_LINEAR_ADDRESS, linear);
+	vmcs_write32(VMCS_EXIT_INSTRUCTION_INFO, address_size << 7);
+	vmcs_writel(VMCS_GUEST_RFLAGS, T_RFLAGS_RESERVED | (df ? (1ULL << 10) : 0));
+	return run_exit(vcpu, EXIT_REASON_IO_INSTRUCTION,
+			io_qual(port, size, in, true) | (rep ? (1U << 5) : 0));
+}
+
+/** Guest RAM at gpa as a host pointer. */
+static uint8_t *ram_at(uint64_t gpa)
+{
+	return partition_gpa_to_ptr(&test_partition, gpa_init(gpa), 1);
+}
+
+/** OUTS and REP OUTSB send guest memory to the UART; RSI, RCX and RIP follow. */
+static void test_io_outs_from_ram_to_com1(void **state)
 {
 	struct vcpu *vcpu = *state;
 
-	vcpu->regs.rax = 'x';
-	assert_int_equal(run_exit(vcpu, EXIT_REASON_IO_INSTRUCTION, io_qual(0x3f8, 1, false, true)),
+	memcpy(ram_at(0x100000), "hi\n", 3);
+	vcpu->regs.rsi = 0x100000;
+	assert_resumed_past(string_io(vcpu, 0x3f8, 1, false, false, 0x100000, 1, false));
+	assert_int_equal(vcpu->regs.rsi, 0x100001);
+	vcpu->regs.rcx = 2;
+	assert_resumed_past(string_io(vcpu, 0x3f8, 1, false, true, 0x100001, 1, false));
+	assert_string_equal(captured.text, "guest-a: hi\n");
+	assert_int_equal(vcpu->regs.rsi, 0x100003);
+	assert_int_equal(vcpu->regs.rcx, 0);
+}
+
+/** REP INSB/INSW fill memory from a port, forward and (DF = 1) backward. */
+static void test_io_rep_ins_both_directions(void **state)
+{
+	struct vcpu *vcpu = *state;
+
+	memset(ram_at(0x100000), 0, 16);
+	vcpu->regs.rdi = 0x100000;
+	vcpu->regs.rcx = 4;
+	assert_resumed_past(string_io(vcpu, UNCLAIMED_PORT, 1, true, true, 0x100000, 1, false));
+	assert_memory_equal(ram_at(0x100000), "\xff\xff\xff\xff\0", 5);
+	assert_int_equal(vcpu->regs.rdi, 0x100004);
+	vcpu->regs.rdi = 0x10000a;
+	vcpu->regs.rcx = 2;
+	assert_resumed_past(string_io(vcpu, UNCLAIMED_PORT, 2, true, true, 0x10000a, 1, true));
+	assert_memory_equal(ram_at(0x100008), "\xff\xff\xff\xff\0", 5);
+	assert_int_equal(vcpu->regs.rdi, 0x100006);
+	assert_int_equal(vcpu->regs.rcx, 0);
+}
+
+/** With a 16-bit address size only the low 16 bits of RCX and RSI change. */
+static void test_io_string_16bit_address_size(void **state)
+{
+	struct vcpu *vcpu = *state;
+
+	vcpu->regs.rsi = 0xabcd0000ULL | 0x2000;
+	vcpu->regs.rcx = 0x55550002ULL;
+	assert_resumed_past(string_io(vcpu, UNCLAIMED_PORT, 1, false, true, 0x2000, 0, false));
+	assert_int_equal(vcpu->regs.rcx, 0x55550000ULL);
+	assert_int_equal(vcpu->regs.rsi, 0xabcd2002ULL);
+}
+
+/** A long REP moves a batch per exit and runs again for the rest. */
+static void test_io_long_rep_resumes(void **state)
+{
+	struct vcpu *vcpu = *state;
+
+	vcpu->regs.rsi = 0x100000;
+	vcpu->regs.rcx = 1000;
+	assert_int_equal(string_io(vcpu, UNCLAIMED_PORT, 1, false, true, 0x100000, 1, false),
+			 EXIT_RESUME);
+	assert_int_equal(vcpu->regs.rcx, 1000 - 512);
+	assert_int_equal(vcpu->regs.rsi, 0x100000 + 512);
+	assert_int_equal(guest_rip(), TEST_RIP);
+}
+
+/** String I/O that reaches memory that is not RAM stops the partition. */
+static void test_io_string_outside_ram_stops(void **state)
+{
+	struct vcpu *vcpu = *state;
+
+	vcpu->regs.rsi = 0xc0000000;
+	assert_int_equal(string_io(vcpu, 0x3f8, 1, false, false, 0xc0000000, 1, false),
 			 EXIT_STOPPED);
-	assert_stopped_with("string I/O (INS/OUTS) on port 0x3f8 is not emulated yet, "
-			    "guest rip 0x7c00");
+	assert_stopped_with("string I/O on port 0x3f8 reached memory that is not RAM at linear "
+			    "0xc0000000, guest rip 0x7c00");
 	assert_int_equal(test_partition.uart.bytes_written, 0);
+}
+
+/** A not-present page raises #PF with CR2; nothing moves, RIP stays. */
+static void test_io_string_page_fault(void **state)
+{
+	struct vcpu *vcpu = *state;
+
+	memset(ram_at(0x200000), 0, PAGE_SIZE); /* an empty 32-bit page directory */
+	vmcs_writel(VMCS_GUEST_CR3, 0x200000);
+	vmcs_writel(VMCS_GUEST_CR0, T_CR0_PE | T_CR0_PG);
+	vcpu->regs.rsi = 0x400000;
+	assert_int_equal(string_io(vcpu, 0x3f8, 1, false, false, 0x400000, 1, false), EXIT_RESUME);
+	assert_int_equal(vmcs_read32(VMCS_ENTRY_INTERRUPTION_INFO), 0x80000b0eU);
+	assert_int_equal(vmcs_read32(VMCS_ENTRY_EXCEPTION_ERROR), 0);
+	assert_int_equal(vcpu->regs.cr2, 0x400000);
+	assert_int_equal(vcpu->regs.rsi, 0x400000);
 	assert_int_equal(guest_rip(), TEST_RIP);
 }
 
@@ -1317,7 +1413,12 @@ int main(void)
 		TEST(test_io_in_unclaimed_port_all_ones),
 		TEST(test_io_in_lsr_shows_transmitter_empty),
 		TEST(test_io_in_dword_reads_four_ports),
-		TEST(test_io_string_io_stops_naming_port),
+		TEST(test_io_outs_from_ram_to_com1),
+		TEST(test_io_rep_ins_both_directions),
+		TEST(test_io_string_16bit_address_size),
+		TEST(test_io_long_rep_resumes),
+		TEST(test_io_string_outside_ram_stops),
+		TEST(test_io_string_page_fault),
 		TEST(test_vmcall_version),
 		TEST(test_vmcall_partition_info),
 		TEST(test_vmcall_console_write_emits_line),

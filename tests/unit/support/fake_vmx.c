@@ -78,3 +78,9 @@ bool partition_restart(struct partition *p)
 	p->state = PARTITION_RUNNING;
 	return true;
 }
+
+/** Host stand-in: the guest's CR2 is kept in its register file. */
+void vmx_set_guest_cr2(struct vcpu *vcpu, uint64_t value)
+{
+	vcpu->regs.cr2 = value;
+}
