@@ -81,6 +81,31 @@ static uint64_t time_vmcall_exits(void)
 	return rdtsc_fenced() - start;
 }
 
+/** Total ticks of BENCH_ITERATIONS RDMSR(IA32_MTRRCAP), each an emulated MSR exit. */
+static uint64_t time_rdmsr_exits(void)
+{
+	uint64_t start = rdtsc_fenced();
+
+	for (uint32_t i = 0; i < BENCH_ITERATIONS; i++) {
+		uint32_t lo;
+		uint32_t hi;
+
+		__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xfeU));
+	}
+	return rdtsc_fenced() - start;
+}
+
+/** Total ticks of BENCH_ITERATIONS reads of the virtual UART's line status. */
+static uint64_t time_uart_lsr_reads(void)
+{
+	uint64_t start = rdtsc_fenced();
+
+	for (uint32_t i = 0; i < BENCH_ITERATIONS; i++) {
+		(void)port_read8(UART_LSR);
+	}
+	return rdtsc_fenced() - start;
+}
+
 /**
  * The mean ticks per iteration of a timed loop, less the empty loop's total.
  * Clamped at 0 (noise can make a cheap operation look cheaper than nothing)
@@ -130,6 +155,8 @@ int guest_main(void)
 	uint64_t loop_total;
 	uint64_t cpuid_total;
 	uint64_t vmcall_total;
+	uint64_t rdmsr_total;
+	uint64_t lsr_total;
 
 	if (error != 0) {
 		return (int)error;
@@ -137,6 +164,8 @@ int guest_main(void)
 	loop_total = time_empty_loop();
 	cpuid_total = time_cpuid_exits();
 	vmcall_total = time_vmcall_exits();
+	rdmsr_total = time_rdmsr_exits();
+	lsr_total = time_uart_lsr_reads();
 
 	guest_printf("bench: entry_tsc=%llu\n", guest_entry_tsc);
 	guest_printf("bench: iterations=%u\n", BENCH_ITERATIONS);
@@ -144,6 +173,8 @@ int guest_main(void)
 		     mean_ticks(cpuid_total, loop_total));
 	guest_printf("bench: vmcall_ticks=%u\n",
 		     mean_ticks(vmcall_total, loop_total));
+	guest_printf("bench: rdmsr_ticks=%u\n", mean_ticks(rdmsr_total, loop_total));
+	guest_printf("bench: uart_lsr_ticks=%u\n", mean_ticks(lsr_total, loop_total));
 	guest_printf("bench: loop_ticks=%u\n", mean_ticks(loop_total, 0));
 	return 0;
 }
