@@ -5,19 +5,31 @@
  * strings, because it comes straight from a file: it need not end in a NUL and
  * may contain anything. A line yields at most one problem; a [partition]
  * section is validated as a whole when the next section (or the end of the
- * file) closes it, because its keys may come in any order.
+ * file) closes it, because its keys may come in any order. The ports of the
+ * accepted partitions are checked last, against the console UART and against
+ * each other, because [tessera] may come after them.
  */
 #include <stdarg.h>
 
 #include "hv/config.h"
 #include "hv/format.h"
 #include "hv/string.h"
+#include "hv/vuart.h"
 
 /* Room for "FILE:LINE: partition 'NAME': " and a quoted line. */
 #define CONFIG_MESSAGE_MAX 512
 
 /* A span as a printf argument, for "%.*s". */
 #define SPAN_ARG(s) (int)(s).length, (s).start
+
+/* The highest I/O port. */
+#define IO_PORT_MAX 0xffffU
+
+/* A 16550 UART decodes 8 consecutive ports from its base. */
+#define UART_PORT_COUNT 8
+
+/* Room for a range as range_text() writes it, "0xffff-0xffff". */
+#define RANGE_TEXT_MAX sizeof("0xffff-0xffff")
 
 /** A piece of the configuration text; not NUL-terminated. */
 struct span {
@@ -44,6 +56,7 @@ enum partition_key {
 	KEY_VCPUS,
 	KEY_ON_CRASH,
 	KEY_AUTOSTART,
+	KEY_IOPORTS,
 	PARTITION_KEY_COUNT,
 };
 
@@ -78,6 +91,8 @@ struct parser {
 	/* Every well-formed [partition] name so far, accepted or not. */
 	char declared_names[CONFIG_MAX_PARTITIONS][CONFIG_NAME_MAX];
 	unsigned int declared_count;
+	/* Line of the ioports key of out->partitions[i] (0 if none). */
+	unsigned int ioports_lines[CONFIG_MAX_PARTITIONS];
 };
 
 /** Reads and checks one key's value; false after reporting a problem. */
@@ -93,6 +108,12 @@ struct key_handler {
 struct word_value {
 	const char *word;
 	int value;
+};
+
+/** Ports a partition may never pass through to the hardware, and why. */
+struct forbidden_ports {
+	struct io_range ports;
+	const char *reason;
 };
 
 /** Why a number was refused, so that the message can say so. */
@@ -279,6 +300,29 @@ static PRINTF_LIKE(3, 4) size_t message_appendf(char *message, size_t used,
 }
 
 /**
+ * Counts one problem and reports it as "FILE:LINE: problem", with
+ * "partition 'NAME': " before the problem when partition is not NULL.
+ */
+static void report_message(struct parser *parser, unsigned int line,
+			   const char *partition, const char *fmt, va_list ap)
+{
+	char message[CONFIG_MESSAGE_MAX];
+	size_t used;
+
+	parser->out->error_count++;
+	if (parser->report == NULL) {
+		return;
+	}
+	used = message_appendf(message, 0, "%s:%u: ", parser->file_name, line);
+	if (partition != NULL) {
+		used = message_appendf(message, used, "partition '%s': ",
+				       partition);
+	}
+	message_append(message, used, fmt, ap);
+	parser->report(parser->ctx, message);
+}
+
+/**
  * Counts and reports one problem at line, naming the partition when inside
  * one; a problem inside a partition section refuses that partition.
  */
@@ -286,26 +330,32 @@ static PRINTF_LIKE(3, 4) void report_problem(struct parser *parser,
 					     unsigned int line,
 					     const char *fmt, ...)
 {
-	char message[CONFIG_MESSAGE_MAX];
-	size_t used;
+	const char *partition = NULL;
 	va_list ap;
 
-	parser->out->error_count++;
 	if (parser->section == SECTION_PARTITION) {
 		parser->draft.failed = true;
-	}
-	if (parser->report == NULL) {
-		return;
-	}
-	used = message_appendf(message, 0, "%s:%u: ", parser->file_name, line);
-	if (parser->section == SECTION_PARTITION) {
-		used = message_appendf(message, used, "partition '%s': ",
-				       parser->draft.config.name);
+		partition = parser->draft.config.name;
 	}
 	va_start(ap, fmt);
-	message_append(message, used, fmt, ap);
+	report_message(parser, line, partition, fmt, ap);
 	va_end(ap);
-	parser->report(parser->ctx, message);
+}
+
+/**
+ * Reports a problem of a partition already accepted, at its ioports line;
+ * the caller takes it out of the accepted list.
+ */
+static PRINTF_LIKE(3, 4) void report_ports_problem(struct parser *parser,
+						   unsigned int index,
+						   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report_message(parser, parser->ioports_lines[index],
+		       parser->out->partitions[index].name, fmt, ap);
+	va_end(ap);
 }
 
 /** Reads a number for key, reporting why value is not one. */
@@ -539,6 +589,194 @@ static bool parse_autostart(struct parser *parser, struct span value)
 	return true;
 }
 
+/*
+ * Ports that never reach the hardware from a partition, whatever ioports
+ * says: each belongs to the host or to every partition at once. The lowest
+ * forbidden port of a range is the one named; on a tie the earlier entry
+ * wins, which is why reset control (0xcf9) precedes the PCI ports around it.
+ */
+static const struct forbidden_ports forbidden_ports[] = {
+	{ { 0x00, 0x1f }, "ISA DMA controller: DMA reaches all memory" },
+	{ { 0x20, 0x21 }, "PIC: the host's interrupt controller" },
+	{ { 0x40, 0x43 }, "PIT: the host's timer" },
+	{ { 0x60, 0x60 }, "keyboard controller: reset pulse, A20 gate" },
+	{ { 0x64, 0x64 }, "keyboard controller: reset pulse, A20 gate" },
+	{ { 0x70, 0x71 }, "RTC and NMI mask" },
+	{ { 0x81, 0x8f }, "ISA DMA page registers: DMA reaches all memory" },
+	{ { 0x92, 0x92 },
+	  "A20 gate: Bochs and some chipsets wrap guest addresses under EPT" },
+	{ { 0xa0, 0xa1 }, "PIC: the host's interrupt controller" },
+	{ { 0xc0, 0xdf }, "ISA DMA controller: DMA reaches all memory" },
+	{ { 0xe9, 0xe9 }, "debug port: the emulator's debug console" },
+	{ { VUART_PORT_BASE, VUART_PORT_BASE + VUART_PORT_COUNT - 1 },
+	  "the partition's own virtual UART" },
+	{ { 0xcf9, 0xcf9 }, "reset control: resets the machine" },
+	{ { 0xcf8, 0xcff },
+	  "PCI configuration: host bridge, all partitions' devices" },
+	{ { 0x8900, 0x8900 }, "Bochs shutdown: powers the machine off" },
+};
+
+/** Writes range as "0x2f8-0x2ff", or "0x80" for a single port; returns text. */
+static const char *range_text(struct io_range range,
+			      char text[RANGE_TEXT_MAX])
+{
+	if (range.first == range.last) {
+		format_snprintf(text, RANGE_TEXT_MAX, "0x%x", range.first);
+	} else {
+		format_snprintf(text, RANGE_TEXT_MAX, "0x%x-0x%x", range.first,
+				range.last);
+	}
+	return text;
+}
+
+/** Whether two ranges share at least one port. */
+static bool ranges_overlap(struct io_range a, struct io_range b)
+{
+	return a.first <= b.last && b.first <= a.last;
+}
+
+/** The lowest port two overlapping ranges share. */
+static uint16_t first_shared_port(struct io_range a, struct io_range b)
+{
+	return MAX(a.first, b.first);
+}
+
+/** The forbidden entry whose ports meet range lowest, or NULL if none does. */
+static const struct forbidden_ports *find_forbidden(struct io_range range)
+{
+	const struct forbidden_ports *found = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(forbidden_ports); i++) {
+		const struct forbidden_ports *entry = &forbidden_ports[i];
+
+		if (ranges_overlap(range, entry->ports) &&
+		    (found == NULL ||
+		     first_shared_port(range, entry->ports) <
+			     first_shared_port(range, found->ports))) {
+			found = entry;
+		}
+	}
+	return found;
+}
+
+/** Parses one ioports entry, "0x80" or "0x2f8-0x2ff"; false after reporting. */
+static bool parse_io_range(struct parser *parser, struct span entry,
+			   struct io_range *range)
+{
+	size_t dash = span_find(entry, '-');
+	struct span first_text = span_trim(span_make(entry.start, dash));
+	struct span last_text = first_text;
+	uint64_t first = 0;
+	uint64_t last = 0;
+	enum number_status first_status;
+	enum number_status last_status;
+
+	if (dash < entry.length) {
+		last_text = span_trim(span_make(entry.start + dash + 1,
+						entry.length - dash - 1));
+	}
+	first_status = parse_number(first_text, &first);
+	last_status = parse_number(last_text, &last);
+	if (first_status == NUMBER_INVALID || last_status == NUMBER_INVALID) {
+		report_problem(parser, parser->line,
+			       "ioports '%.*s' is not a port or a range first-last (decimal or 0x hex)",
+			       SPAN_ARG(entry));
+		return false;
+	}
+	if (first_status == NUMBER_TOO_LARGE || last_status == NUMBER_TOO_LARGE ||
+	    first > IO_PORT_MAX || last > IO_PORT_MAX) {
+		report_problem(parser, parser->line,
+			       "ioports '%.*s' goes beyond port 0xffff",
+			       SPAN_ARG(entry));
+		return false;
+	}
+	if (first > last) {
+		report_problem(parser, parser->line,
+			       "ioports '%.*s' ends below its first port (write first-last)",
+			       SPAN_ARG(entry));
+		return false;
+	}
+	*range = (struct io_range){ .first = (uint16_t)first,
+				    .last = (uint16_t)last };
+	return true;
+}
+
+/**
+ * Checks ranges[count] against the ranges before it in the same list and
+ * against the ports no partition may pass; false after reporting.
+ */
+static bool io_range_allowed(struct parser *parser,
+			     const struct io_range *ranges, unsigned int count)
+{
+	struct io_range range = ranges[count];
+	const struct forbidden_ports *forbidden = find_forbidden(range);
+	char text[RANGE_TEXT_MAX];
+	char other[RANGE_TEXT_MAX];
+
+	for (unsigned int i = 0; i < count; i++) {
+		if (ranges_overlap(range, ranges[i])) {
+			report_problem(parser, parser->line,
+				       "ioports %s: port 0x%x is listed twice (also in %s)",
+				       range_text(range, text),
+				       first_shared_port(range, ranges[i]),
+				       range_text(ranges[i], other));
+			return false;
+		}
+	}
+	if (forbidden != NULL) {
+		report_problem(parser, parser->line,
+			       "ioports %s: port 0x%x is never passed through (%s)",
+			       range_text(range, text),
+			       first_shared_port(range, forbidden->ports),
+			       forbidden->reason);
+		return false;
+	}
+	return true;
+}
+
+/**
+ * partition ioports: ports and ranges whose accesses go to the hardware.
+ * The console UART and the other partitions' ports are checked once the
+ * whole file is read (check_port_owners).
+ */
+static bool parse_ioports(struct parser *parser, struct span value)
+{
+	struct partition_config *config = &parser->draft.config;
+	struct io_range ranges[CONFIG_MAX_IO_RANGES];
+	unsigned int count = 0;
+	struct span rest = value;
+
+	for (;;) {
+		size_t comma = span_find(rest, ',');
+		struct span entry = span_trim(span_make(rest.start, comma));
+
+		if (entry.length == 0) {
+			report_problem(parser, parser->line,
+				       "ioports '%.*s' has an empty entry (write e.g. 0x2f8-0x2ff, 0x80)",
+				       SPAN_ARG(value));
+			return false;
+		}
+		if (count == CONFIG_MAX_IO_RANGES) {
+			report_problem(parser, parser->line,
+				       "ioports lists more than %d ranges",
+				       CONFIG_MAX_IO_RANGES);
+			return false;
+		}
+		if (!parse_io_range(parser, entry, &ranges[count]) ||
+		    !io_range_allowed(parser, ranges, count)) {
+			return false;
+		}
+		count++;
+		if (comma == rest.length) {
+			break;
+		}
+		rest = span_make(rest.start + comma + 1, rest.length - comma - 1);
+	}
+	memcpy(config->ioports, ranges, count * sizeof(ranges[0]));
+	config->ioport_count = count;
+	return true;
+}
+
 /* Indexed by enum tessera_key. */
 static const struct key_handler tessera_keys[TESSERA_KEY_COUNT] = {
 	[KEY_SERIAL_PORT] = { "serial_port", parse_serial_port },
@@ -555,6 +793,7 @@ static const struct key_handler partition_keys[PARTITION_KEY_COUNT] = {
 	[KEY_VCPUS] = { "vcpus", parse_vcpus },
 	[KEY_ON_CRASH] = { "on_crash", parse_on_crash },
 	[KEY_AUTOSTART] = { "autostart", parse_autostart },
+	[KEY_IOPORTS] = { "ioports", parse_ioports },
 };
 
 /** Whether the partition being read has a valid value for key. */
@@ -672,11 +911,107 @@ static void finish_section(struct parser *parser)
 		if (parser->draft.failed) {
 			out->refused_count++;
 		} else {
+			parser->ioports_lines[out->partition_count] =
+				parser->draft.key_lines[KEY_IOPORTS];
 			out->partitions[out->partition_count++] =
 				parser->draft.config;
 		}
 	}
 	parser->section = SECTION_NONE;
+}
+
+/** The console UART's ports: [tessera] serial_port and the 7 after it. */
+static struct io_range console_ports(const struct tessera_config *out)
+{
+	uint32_t last = (uint32_t)out->serial_port + UART_PORT_COUNT - 1;
+
+	return (struct io_range){ .first = out->serial_port,
+				  .last = (uint16_t)MIN(last, IO_PORT_MAX) };
+}
+
+/**
+ * The first of partitions[0 .. count) that passes a port of range, or NULL;
+ * *port is then the lowest port they share.
+ */
+static const struct partition_config *
+find_port_owner(const struct tessera_config *out, unsigned int count,
+		struct io_range range, uint16_t *port)
+{
+	for (unsigned int i = 0; i < count; i++) {
+		const struct partition_config *other = &out->partitions[i];
+
+		for (unsigned int r = 0; r < other->ioport_count; r++) {
+			if (ranges_overlap(range, other->ioports[r])) {
+				*port = first_shared_port(range,
+							  other->ioports[r]);
+				return other;
+			}
+		}
+	}
+	return NULL;
+}
+
+/**
+ * Whether the ports of partitions[index] are free of the console UART and of
+ * the ports of partitions[0 .. kept), those accepted before it; reports the
+ * first clash otherwise.
+ */
+static bool partition_ports_free(struct parser *parser, unsigned int index,
+				 unsigned int kept)
+{
+	const struct tessera_config *out = parser->out;
+	const struct partition_config *config = &out->partitions[index];
+	struct io_range console = console_ports(out);
+	char text[RANGE_TEXT_MAX];
+
+	for (unsigned int r = 0; r < config->ioport_count; r++) {
+		struct io_range range = config->ioports[r];
+		const struct partition_config *owner;
+		uint16_t port = 0;
+
+		if (ranges_overlap(range, console)) {
+			report_ports_problem(parser, index,
+					     "ioports %s: port 0x%x is never passed through (the console UART, serial_port 0x%x)",
+					     range_text(range, text),
+					     first_shared_port(range, console),
+					     out->serial_port);
+			return false;
+		}
+		owner = find_port_owner(out, kept, range, &port);
+		if (owner != NULL) {
+			report_ports_problem(parser, index,
+					     "ioports %s: port 0x%x is already passed through to partition '%s'",
+					     range_text(range, text), port,
+					     owner->name);
+			return false;
+		}
+	}
+	return true;
+}
+
+/**
+ * Refuses, in file order, each accepted partition that passes a port of the
+ * console UART or of a partition accepted before it; the others move up and
+ * keep their order. Runs once the whole file is read, because [tessera]
+ * (serial_port) may come after the partitions.
+ */
+static void check_port_owners(struct parser *parser)
+{
+	struct tessera_config *out = parser->out;
+	unsigned int kept = 0;
+
+	for (unsigned int i = 0; i < out->partition_count; i++) {
+		if (!partition_ports_free(parser, i, kept)) {
+			out->refused_count++;
+			continue;
+		}
+		if (kept != i) {
+			out->partitions[kept] = out->partitions[i];
+			parser->ioports_lines[kept] = parser->ioports_lines[i];
+		}
+		kept++;
+	}
+	out->partition_count = kept;
 }
 
 /** Why name cannot name a partition, or NULL if it can. */
@@ -900,5 +1235,6 @@ unsigned int config_parse(const char *file_name, const char *text,
 		parse_line(&parser, line);
 	}
 	finish_section(&parser);
+	check_port_owners(&parser);
 	return out->error_count;
 }

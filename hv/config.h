@@ -19,6 +19,7 @@
  *   vcpus = 1                  # optional, 1..CONFIG_MAX_VCPUS, default 1
  *   on_crash = stop            # optional, stop | restart, default stop
  *   autostart = yes            # optional, yes | no, default yes
+ *   ioports = 0x2f8-0x2ff      # optional, ports passed to the hardware
  *
  * Lines end in LF or CRLF and hold at most CONFIG_LINE_MAX characters; a
  * UTF-8 byte order mark at the very start is skipped. Keys, section keywords,
@@ -31,6 +32,18 @@
  * refused (left out of partitions[], counted in refused_count) and parsing
  * goes on. A problem in [tessera] leaves that key at its default (a repeated
  * key keeps its first value).
+ *
+ * ioports lists ports or inclusive ranges first-last (at most
+ * CONFIG_MAX_IO_RANGES, not overlapping) whose accesses go straight to the
+ * hardware. Ports that would let a partition reach the host or the other
+ * partitions (PIC, PIT, RTC, keyboard controller, A20, PCI configuration,
+ * reset, Bochs shutdown, debug port, 0x3f8-0x3ff where the partition's own
+ * virtual UART lives) are refused on their line. The console UART
+ * (serial_port) and ports another partition passes are checked once the
+ * whole file is read, because [tessera] may come after the partition: those
+ * problems are reported after all the others, at the ioports line, and refuse
+ * the partition then; of two partitions passing the same port the later one
+ * in the file is refused. A refused partition takes no port.
  */
 #ifndef TESSERA_HV_CONFIG_H
 #define TESSERA_HV_CONFIG_H
@@ -64,6 +77,9 @@
 #define CONFIG_HOLE_START 0xA0000ULL
 #define CONFIG_HOLE_END   0x100000ULL
 
+/** The most ioports ranges one partition may list. */
+#define CONFIG_MAX_IO_RANGES 16
+
 /** Defaults of the [tessera] keys. */
 #define CONFIG_DEFAULT_SERIAL_PORT 0x3f8
 #define CONFIG_DEFAULT_SERIAL_BAUD 115200
@@ -73,6 +89,12 @@
 enum crash_action {
 	CRASH_STOP,
 	CRASH_RESTART,
+};
+
+/** An inclusive range of I/O ports, first <= last. */
+struct io_range {
+	uint16_t first;
+	uint16_t last;
 };
 
 /** One accepted [partition NAME] section, every field validated. */
@@ -91,6 +113,12 @@ struct partition_config {
 	uint32_t vcpus;
 	enum crash_action on_crash;
 	bool autostart;
+	/*
+	 * Ports passed to the hardware, in file order: no two overlap, none
+	 * is forbidden, none is passed by another accepted partition.
+	 */
+	struct io_range ioports[CONFIG_MAX_IO_RANGES];
+	unsigned int ioport_count;
 	/* Line of the [partition] header in the file, for later messages. */
 	unsigned int line;
 };

@@ -79,7 +79,7 @@ static void cpuid_fix_topology(const struct vcpu *vcpu, uint32_t subleaf, struct
 	}
 	r->edx = vcpu->index; /* x2APIC ID */
 	if (subleaf == 0) {
-		*r = (struct cpuid_result){ 0, 1, (1U << 8) | 0, vcpu->index };
+		*r = (struct cpuid_result){ 0, 1, 1U << 8 /* SMT level, number 0 */, vcpu->index };
 	} else if (subleaf == 1) {
 		*r = (struct cpuid_result){ core_bits, count, (2U << 8) | 1, vcpu->index };
 	} else {

@@ -1,8 +1,10 @@
 /*
- * Port I/O of partitions (SDM Vol. 3, 28.2.1, Table 28-5 for the exit
- * qualification). Every port traps; the partition's virtual UART claims
- * 0x3f8-0x3ff, and ports no device claims read as all-ones and drop writes,
- * like an empty ISA bus.
+ * Port I/O of partitions that exits (SDM Vol. 3, 28.2.1, Table 28-5 for the
+ * exit qualification): every port except the ranges the configuration passes
+ * through to hardware (arch/x86/io_bitmap.c). The partition's virtual UART
+ * claims 0x3f8-0x3ff, and ports no device claims read as all-ones and drop
+ * writes, like an empty ISA bus. An access that straddles the edge of a
+ * passed range exits too and is treated as unclaimed.
  */
 #include "hv/exit.h"
 #include "hv/guest_memory.h"

@@ -88,7 +88,8 @@ static void hv_reclaim_boot_memory(const struct boot_info *info)
 	}
 	/* Reserved at once: nothing allocates between adding and reserving. */
 	CHECK(alloc_reserve(ptr_to_hpa(__tessera_image_start),
-			    (uint64_t)(__tessera_image_end - __tessera_image_start), OWNER_HV_IMAGE));
+			    (uintptr_t)__tessera_image_end - (uintptr_t)__tessera_image_start,
+			    OWNER_HV_IMAGE));
 	for (unsigned int i = 0; i < info->config.partition_count; i++) {
 		const struct boot_file *f = &info->images[i];
 

@@ -9,6 +9,7 @@
 #include "hv/log.h"
 #include "hv/phys.h"
 #include "hv/string.h"
+#include "arch/x86/io_bitmap.h"
 #include "arch/x86/msr_bitmap.h"
 #include "arch/x86/vmx.h"
 
@@ -40,7 +41,30 @@ static bool partition_load_image(struct partition *p)
 	return true;
 }
 
-/** Every port exits; MSRs exit except those a guest may own (msr_bitmap.h). */
+/**
+ * Makes every port exit except the configured ioports ranges, which the
+ * configuration parser checked (no host, console or other partition's port).
+ */
+static void partition_build_io_bitmaps(struct partition *p)
+{
+	uint8_t *bitmaps = hpa_to_ptr(p->io_bitmaps);
+
+	io_bitmap_init(bitmaps);
+	for (unsigned int i = 0; i < p->config->ioport_count; i++) {
+		const struct io_range *range = &p->config->ioports[i];
+
+		io_bitmap_pass(bitmaps, range->first, range->last);
+		if (range->first == range->last) {
+			log_info("partition '%s': port 0x%x passed through to hardware",
+				 p->config->name, range->first);
+		} else {
+			log_info("partition '%s': ports 0x%x-0x%x passed through to hardware",
+				 p->config->name, range->first, range->last);
+		}
+	}
+}
+
+/** Ports exit unless passed (ioports); MSRs exit except those a guest may own (msr_bitmap.h). */
 static bool partition_build_bitmaps(struct partition *p)
 {
 	owner_t owner = OWNER_HV_VMX;
@@ -50,7 +74,7 @@ static bool partition_build_bitmaps(struct partition *p)
 		log_error("partition '%s': no memory for its I/O and MSR bitmaps", p->config->name);
 		return false;
 	}
-	memset(hpa_to_ptr(p->io_bitmaps), 0xff, 2 * PAGE_SIZE);
+	partition_build_io_bitmaps(p);
 	msr_bitmap_init(hpa_to_ptr(p->msr_bitmap), vmx_get_config()->has_rdtscp);
 	return true;
 }

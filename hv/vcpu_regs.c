@@ -10,16 +10,22 @@
 
 #define GPR_RSP 4
 
+/* Where each register is kept in struct guest_regs (RSP is not). */
+static const uint8_t gpr_offsets[16] = {
+	offsetof(struct guest_regs, rax), offsetof(struct guest_regs, rcx),
+	offsetof(struct guest_regs, rdx), offsetof(struct guest_regs, rbx),
+	0, offsetof(struct guest_regs, rbp),
+	offsetof(struct guest_regs, rsi), offsetof(struct guest_regs, rdi),
+	offsetof(struct guest_regs, r8), offsetof(struct guest_regs, r9),
+	offsetof(struct guest_regs, r10), offsetof(struct guest_regs, r11),
+	offsetof(struct guest_regs, r12), offsetof(struct guest_regs, r13),
+	offsetof(struct guest_regs, r14), offsetof(struct guest_regs, r15),
+};
+
 /** Where register @index is kept in guest_regs (RSP excluded). */
 static uint64_t *vcpu_gpr_slot(struct vcpu *vcpu, unsigned int index)
 {
-	struct guest_regs *r = &vcpu->regs;
-	uint64_t *const slots[16] = {
-		&r->rax, &r->rcx, &r->rdx, &r->rbx, NULL, &r->rbp, &r->rsi, &r->rdi,
-		&r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13, &r->r14, &r->r15,
-	};
-
-	return slots[index & 15];
+	return (uint64_t *)((uint8_t *)&vcpu->regs + gpr_offsets[index & 15]);
 }
 
 /** Reads general-purpose register @index (0-15) in full. */

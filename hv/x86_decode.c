@@ -137,7 +137,7 @@ static const bool lockable_ops[X86_OP_COUNT] = {
 	[X86_OP_BTR] = true, [X86_OP_BTC] = true,
 };
 
-/* 16-bit addressing: base and index for each ModRM.r/m (SDM Vol. 2, Table 2-1). */
+/** 16-bit addressing: base and index for each ModRM.r/m (SDM Vol. 2, Table 2-1). */
 static const struct {
 	uint8_t base;
 	uint8_t index;
@@ -268,7 +268,7 @@ static bool decode_prefixes(struct decoder *d, uint8_t *opcode)
 	}
 }
 
-/** The operand size in bytes (SDM Vol. 1, 3.6 and Table 3-4). */
+/** The operand size in bytes (SDM Vol. 1, 3.6 and 3.6.1). */
 static uint8_t operand_size(const struct x86_insn *insn, uint16_t flags)
 {
 	if ((flags & F_BYTE) != 0) {
@@ -283,7 +283,7 @@ static uint8_t operand_size(const struct x86_insn *insn, uint16_t flags)
 	return insn->opsize_prefix ? 2 : 4;
 }
 
-/** The address size in bytes (SDM Vol. 1, 3.6 and Table 3-3). */
+/** The address size in bytes (SDM Vol. 1, 3.6 and 3.6.1). */
 static uint8_t address_size(const struct x86_insn *insn)
 {
 	switch (insn->mode) {
@@ -309,6 +309,44 @@ static uint8_t rm_operand_size(const struct x86_insn *insn, uint16_t flags)
 		return MIN(insn->op_size, 4);
 	}
 	return insn->op_size;
+}
+
+/** For a group opcode, the operation ModRM.reg selects (SDM Vol. 2, Table A-6). */
+static bool resolve_group(struct decoder *d, struct opcode_desc *desc)
+{
+	unsigned int ext = (d->insn->modrm >> 3) & 7;
+
+	if (desc->group == GROUP_NONE) {
+		return true;
+	}
+	if ((group_invalid[desc->group] & BIT(ext)) != 0) {
+		return fail(d, X86_DECODE_INVALID, "undefined ModRM.reg extension (#UD)");
+	}
+	desc->op = group_ops[desc->group][ext];
+	return true;
+}
+
+/** Sets the operation and the operand, r/m and address sizes. */
+static bool decode_sizes(struct decoder *d, const struct opcode_desc *desc)
+{
+	struct x86_insn *insn = d->insn;
+
+	if (desc->op == X86_OP_NONE) {
+		return fail(d, X86_DECODE_UNSUPPORTED, "opcode not supported");
+	}
+	insn->op = (enum x86_op)desc->op;
+	insn->op_size = operand_size(insn, desc->flags);
+	insn->rm_size = rm_operand_size(insn, desc->flags);
+	insn->addr_size = address_size(insn);
+	if (insn->op == X86_OP_MOVSXD && insn->op_size == 2) {
+		/*
+		 * The SDM reads a 16-bit source here, other references (Zydis)
+		 * a 32-bit one: for a device register the access width matters,
+		 * so this discouraged form is not guessed at.
+		 */
+		return fail(d, X86_DECODE_UNSUPPORTED, "MOVSXD with a 16-bit operand size");
+	}
+	return true;
 }
 
 /**
@@ -337,30 +375,7 @@ static bool decode_opcode(struct decoder *d, uint8_t opcode, struct opcode_desc 
 			return false;
 		}
 	}
-	if (desc->group != GROUP_NONE) {
-		unsigned int ext = (insn->modrm >> 3) & 7;
-
-		if ((group_invalid[desc->group] & BIT(ext)) != 0) {
-			return fail(d, X86_DECODE_INVALID, "undefined ModRM.reg extension (#UD)");
-		}
-		desc->op = group_ops[desc->group][ext];
-	}
-	if (desc->op == X86_OP_NONE) {
-		return fail(d, X86_DECODE_UNSUPPORTED, "opcode not supported");
-	}
-	insn->op = (enum x86_op)desc->op;
-	insn->op_size = operand_size(insn, desc->flags);
-	insn->rm_size = rm_operand_size(insn, desc->flags);
-	insn->addr_size = address_size(insn);
-	if (insn->op == X86_OP_MOVSXD && insn->op_size == 2) {
-		/*
-		 * The SDM reads a 16-bit source here, other references (Zydis)
-		 * a 32-bit one: for a device register the access width matters,
-		 * so this discouraged form is not guessed at.
-		 */
-		return fail(d, X86_DECODE_UNSUPPORTED, "MOVSXD with a 16-bit operand size");
-	}
-	return true;
+	return resolve_group(d, desc) && decode_sizes(d, desc);
 }
 
 /**
@@ -417,7 +432,7 @@ static bool decode_sib(struct decoder *d, unsigned int mod)
 		mem->scale = (uint8_t)(1 << (insn->sib >> 6));
 	}
 	if ((insn->sib & 7) == 5 && mod == 0) {
-		return decode_disp(d, 4); /* no base, whatever REX.B says */
+		return decode_disp(d, 4); /* no base, whatever REX.B says (SDM Vol. 2, Table 2-5) */
 	}
 	mem->base = (enum x86_reg)((insn->sib & 7) | ((insn->rex & X86_REX_B) != 0 ? 8 : 0));
 	return true;
@@ -512,7 +527,7 @@ static bool decode_imm(struct decoder *d, uint16_t flags)
 
 /**
  * The segment of the memory operand: an effective override, else DS, or
- * SS when the base is rSP or rBP (SDM Vol. 1, 3.7.5 and Table 3-5). The
+ * SS when the base is rSP or rBP (SDM Vol. 1, 3.7.4 and Table 3-5). The
  * destination of a string instruction is always ES and cannot be
  * overridden; for MOVS, seg is the source's.
  */

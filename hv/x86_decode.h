@@ -158,13 +158,13 @@ struct x86_insn {
 	uint8_t opcode;       /* the opcode byte (after 0F for two-byte opcodes) */
 	bool two_byte;        /* opcode in the 0F map */
 	uint8_t op_size;      /* operand size in bytes: 1, 2, 4 or 8 */
-	uint8_t rm_size;      /* size of the r/m operand; differs from op_size only for MOVZX/MOVSX/MOVSXD */
+	uint8_t rm_size;      /* r/m operand size; differs only for MOVZX/MOVSX/MOVSXD */
 	uint8_t addr_size;    /* address size in bytes: 2, 4 or 8 */
 	enum x86_segment seg; /* segment of the memory operand (MOVS: of the source) */
 	bool seg_override;    /* seg comes from an effective segment-override prefix */
 	bool opsize_prefix;   /* 66 present */
 	bool addrsize_prefix; /* 67 present */
-	enum x86_rep rep;
+	enum x86_rep rep;     /* recorded for every opcode; only MOVS/STOS repeat */
 	bool lock;
 	uint8_t rex;          /* the effective REX byte (0x40-0x4f), 0 when none */
 	bool has_modrm;
@@ -173,11 +173,11 @@ struct x86_insn {
 	uint8_t sib;
 	uint8_t disp_size;    /* bytes of displacement or moffs in the encoding */
 	struct x86_operand rm;
-	enum x86_reg reg;     /* ModRM.reg (or the implicit accumulator); X86_REG_NONE when none */
+	enum x86_reg reg;     /* ModRM.reg or the implicit accumulator; or X86_REG_NONE */
 	bool reg_is_dest;
 	bool has_imm;
 	uint8_t imm_size;     /* bytes of immediate in the encoding */
-	int64_t imm;          /* sign-extended from imm_size; zero-extended for 0F BA (a bit offset) */
+	int64_t imm;          /* sign-extended from imm_size; 0F BA's bit offset zero-extended */
 	const char *reason;   /* why decoding failed; NULL on success */
 };
 

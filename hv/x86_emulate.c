@@ -440,8 +440,11 @@ static enum x86_emulate_status emulate_string(struct emulation *e)
 {
 	const struct x86_insn *insn = e->insn;
 	unsigned int asize = insn->addr_size;
-	uint64_t step = (e->rflags & X86_RFLAGS_DF) != 0 ? 0 - (uint64_t)insn->op_size : insn->op_size;
+	uint64_t step = insn->op_size;
 
+	if ((e->rflags & X86_RFLAGS_DF) != 0) {
+		step = 0 - step; /* downwards */
+	}
 	if (insn->rep == X86_REP_NONE) {
 		return string_iteration(e, step) ? X86_EMULATE_OK : X86_EMULATE_FAULT;
 	}

@@ -78,7 +78,7 @@ void fpu_load_xcr0(uint64_t value)
 }
 
 /** Saves @prev's registers (if any) and loads @next's. */
-void fpu_switch(struct vcpu *prev, struct vcpu *next)
+void fpu_switch(const struct vcpu *prev, const struct vcpu *next)
 {
 	if (fpu_has_xsave) {
 		/*

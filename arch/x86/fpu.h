@@ -22,7 +22,7 @@ size_t fpu_state_size(void);
 void fpu_state_init(void *area);
 
 /** Saves @prev's registers (if any) and loads @next's. */
-void fpu_switch(struct vcpu *prev, struct vcpu *next);
+void fpu_switch(const struct vcpu *prev, const struct vcpu *next);
 
 /** True when a guest may write @value to XCR0 (SDM 13.3: XSETBV's checks). */
 bool fpu_xcr0_valid(uint64_t value);

@@ -278,7 +278,6 @@ void vmx_vcpu_destroy(struct vcpu *vcpu)
 /** Makes the vCPU's VMCS current on this CPU and enters the guest. */
 enum vmx_enter_result vmx_vcpu_run(struct vcpu *vcpu)
 {
-	uint32_t interruptibility;
 	enum vmx_enter_result result;
 
 	if (!vmx_vcpu_load(vcpu)) {
@@ -290,7 +289,8 @@ enum vmx_enter_result vmx_vcpu_run(struct vcpu *vcpu)
 	 * that advanced RIP have already looked at this field.
 	 */
 	if (!vcpu->interruptibility_checked) {
-		interruptibility = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+		uint32_t interruptibility = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+
 		if (interruptibility & VMCS_INTERRUPTIBILITY_SMI) {
 			vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
 				     interruptibility & ~VMCS_INTERRUPTIBILITY_SMI);

@@ -101,6 +101,63 @@ static const struct partition_config *find_partition(const char *name)
 	return NULL;
 }
 
+/* Ports no partition may pass, whatever the file says (hv/config.h). */
+static const struct io_range never_passed[] = {
+	{ 0x20, 0x21 },	  { 0x40, 0x43 },   { 0x60, 0x60 }, { 0x64, 0x64 },
+	{ 0x70, 0x71 },	  { 0x92, 0x92 },   { 0xa0, 0xa1 }, { 0xe9, 0xe9 },
+	{ 0x3f8, 0x3ff }, { 0xcf8, 0xcff }, { 0x8900, 0x8900 },
+};
+
+/** Whether two port ranges share a port. */
+static bool ranges_overlap(struct io_range a, struct io_range b)
+{
+	return a.first <= b.last && b.first <= a.last;
+}
+
+/**
+ * Fails unless a partition's ioports are well-formed: at most 16 ranges,
+ * each in order, none overlapping another, none touching a port no
+ * partition may have nor the console UART's 8 ports.
+ */
+static void assert_ioports_sane(const struct partition_config *p)
+{
+	struct io_range console = { config.serial_port,
+				    (uint16_t)(config.serial_port + 7 > 0xffff ?
+						       0xffff :
+						       config.serial_port + 7) };
+
+	assert_true(p->ioport_count <= CONFIG_MAX_IO_RANGES);
+	for (unsigned int i = 0; i < p->ioport_count; i++) {
+		assert_true(p->ioports[i].first <= p->ioports[i].last);
+		assert_false(ranges_overlap(p->ioports[i], console));
+		for (size_t f = 0; f < sizeof(never_passed) / sizeof(never_passed[0]); f++) {
+			assert_false(ranges_overlap(p->ioports[i], never_passed[f]));
+		}
+		for (unsigned int j = 0; j < i; j++) {
+			assert_false(ranges_overlap(p->ioports[i], p->ioports[j]));
+		}
+	}
+}
+
+/** Fails unless no two accepted partitions pass the same port. */
+static void assert_ports_owned_once(void)
+{
+	for (unsigned int a = 0; a < config.partition_count; a++) {
+		const struct partition_config *pa = &config.partitions[a];
+
+		for (unsigned int b = 0; b < a; b++) {
+			const struct partition_config *pb = &config.partitions[b];
+
+			for (unsigned int i = 0; i < pa->ioport_count; i++) {
+				for (unsigned int j = 0; j < pb->ioport_count; j++) {
+					assert_false(ranges_overlap(pa->ioports[i],
+								    pb->ioports[j]));
+				}
+			}
+		}
+	}
+}
+
 /** Fails unless an accepted partition meets every documented guarantee. */
 static void assert_partition_sane(const struct partition_config *p)
 {
@@ -122,6 +179,7 @@ static void assert_partition_sane(const struct partition_config *p)
 	assert_false(p->entry >= CONFIG_HOLE_START && p->entry < CONFIG_HOLE_END);
 	assert_true(p->vcpus >= 1 && p->vcpus <= CONFIG_MAX_VCPUS);
 	assert_true(p->on_crash == CRASH_STOP || p->on_crash == CRASH_RESTART);
+	assert_ioports_sane(p);
 }
 
 /** Checks the invariants of any parse result, however bad the input. */
@@ -133,6 +191,7 @@ static void assert_config_sane(void)
 	for (unsigned int i = 0; i < config.partition_count; i++) {
 		assert_partition_sane(&config.partitions[i]);
 	}
+	assert_ports_owned_once();
 	for (unsigned int i = 0; i < reports.count && i < MAX_REPORTS; i++) {
 		assert_int_equal(strncmp(reports.messages[i], "tessera.conf:",
 					 strlen("tessera.conf:")),
@@ -159,7 +218,8 @@ static const char full_file[] =
 	"[partition web-2_b]\n"
 	"memory = 1G\n"
 	"image = /guests/web.bin\n"
-	"entry = 0x7c00\n";
+	"entry = 0x7c00\n"
+	"ioports = 0x378-0x37f, 0x80,0x3e8-0x3ef\n";
 
 /** Checks what full_file (or a CRLF copy of it) must parse into. */
 static void assert_full_file_parsed(void)
@@ -186,6 +246,14 @@ static void assert_full_file_parsed(void)
 	assert_string_equal(web->image, "\\guests\\web.bin");
 	assert_int_equal(web->entry, 0x7c00);
 	assert_int_equal(web->line, 16);
+	assert_int_equal(hello->ioport_count, 0);
+	assert_int_equal(web->ioport_count, 3);
+	assert_int_equal(web->ioports[0].first, 0x378);
+	assert_int_equal(web->ioports[0].last, 0x37f);
+	assert_int_equal(web->ioports[1].first, 0x80);
+	assert_int_equal(web->ioports[1].last, 0x80);
+	assert_int_equal(web->ioports[2].first, 0x3e8);
+	assert_int_equal(web->ioports[2].last, 0x3ef);
 }
 
 /** A file using every key yields every value, in file order. */
@@ -214,6 +282,7 @@ static void test_defaults_for_omitted_keys(void **state)
 	assert_int_equal(p->vcpus, 1);
 	assert_int_equal(p->on_crash, CRASH_STOP);
 	assert_true(p->autostart);
+	assert_int_equal(p->ioport_count, 0);
 	assert_int_equal(p->line, 1);
 }
 
@@ -891,6 +960,280 @@ static void test_tessera_section_anywhere(void **state)
 	assert_int_equal(config.partition_count, 1);
 }
 
+/** Parses one partition "p" whose ioports line (line 5) is value. */
+static unsigned int parse_ioports(const char *value)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text),
+		 "[partition p]\nmemory = 1M\nimage = p\nentry = 0\nioports = %s\n",
+		 value);
+	return parse_text(text);
+}
+
+/** Fails unless partition 0 passes exactly the count ranges given. */
+static void assert_ioports(const struct io_range *expected, unsigned int count)
+{
+	const struct partition_config *p = &config.partitions[0];
+
+	assert_int_equal(config.partition_count, 1);
+	assert_int_equal(p->ioport_count, count);
+	for (unsigned int i = 0; i < count; i++) {
+		assert_int_equal(p->ioports[i].first, expected[i].first);
+		assert_int_equal(p->ioports[i].last, expected[i].last);
+	}
+}
+
+#define ASSERT_IOPORTS(...)                                                  \
+	assert_ioports((const struct io_range[]){ __VA_ARGS__ },             \
+		       sizeof((const struct io_range[]){ __VA_ARGS__ }) /    \
+			       sizeof(struct io_range))
+
+/** Ports and ranges, decimal or hex, in file order; none by default. */
+static void test_ioports_valid_lists(void **state)
+{
+	assert_int_equal(parse_ioports("0x2f8-0x2ff, 0x378-0x37f, 0x80"), 0);
+	ASSERT_IOPORTS({ 0x2f8, 0x2ff }, { 0x378, 0x37f }, { 0x80, 0x80 });
+	assert_int_equal(parse_ioports("760-767,888"), 0);
+	ASSERT_IOPORTS({ 0x2f8, 0x2ff }, { 888, 888 });
+	assert_int_equal(parse_ioports("0X2F8 - 0X2FF ,\t0x300-0x300"), 0);
+	ASSERT_IOPORTS({ 0x2f8, 0x2ff }, { 0x300, 0x300 });
+	/* Adjacent ranges do not overlap; both ends of the port space. */
+	assert_int_equal(parse_ioports("0x3f0-0x3f7, 0x400-0x407, 0x408, 0x80, 0xffff"), 0);
+	ASSERT_IOPORTS({ 0x3f0, 0x3f7 }, { 0x400, 0x407 }, { 0x408, 0x408 },
+		       { 0x80, 0x80 }, { 0xffff, 0xffff });
+	/* Right next to forbidden ports: 0x20, 0x22, 0x61-0x63, 0x80, 0xcf7, 0xd00. */
+	assert_int_equal(parse_ioports("0x22-0x3f, 0x61-0x63, 0x80, 0xe0-0xe8, 0xcf7, 0xd00-0x88ff, 0x8901-0xffff"), 0);
+	assert_int_equal(config.partitions[0].ioport_count, 7);
+	assert_int_equal(parse_ioports("0x300,0x301,0x302,0x303,0x304,0x305,0x306,0x307,0x308,"
+				       "0x309,0x30a,0x30b,0x30c,0x30d,0x30e,0x30f"), 0);
+	assert_int_equal(config.partitions[0].ioport_count, 16);
+	assert_int_equal(config.partitions[0].ioports[15].first, 0x30f);
+	assert_int_equal(parse_text("[partition q]\nmemory = 1M\nimage = q\nentry = 0\n"), 0);
+	assert_int_equal(config.partitions[0].ioport_count, 0);
+}
+
+/** A malformed list or number, each reported once, quoting the entry. */
+static void test_ioports_malformed(void **state)
+{
+	static const struct {
+		const char *value;
+		const char *message;
+	} cases[] = {
+		{ "0x80,,0x90", "ioports '0x80,,0x90' has an empty entry (write e.g. 0x2f8-0x2ff, 0x80)" },
+		{ "0x80,", "ioports '0x80,' has an empty entry (write e.g. 0x2f8-0x2ff, 0x80)" },
+		{ ", 0x80", "ioports ', 0x80' has an empty entry (write e.g. 0x2f8-0x2ff, 0x80)" },
+		{ "0x2fg", "ioports '0x2fg' is not a port or a range first-last (decimal or 0x hex)" },
+		{ "0x2f8-", "ioports '0x2f8-' is not a port or a range first-last (decimal or 0x hex)" },
+		{ "-0x2ff", "ioports '-0x2ff' is not a port or a range first-last (decimal or 0x hex)" },
+		{ "1-2-3", "ioports '1-2-3' is not a port or a range first-last (decimal or 0x hex)" },
+		{ "0x2f8 0x2ff", "ioports '0x2f8 0x2ff' is not a port or a range first-last (decimal or 0x hex)" },
+		{ "0x80, COM2", "ioports 'COM2' is not a port or a range first-last (decimal or 0x hex)" },
+		{ "0x10000", "ioports '0x10000' goes beyond port 0xffff" },
+		{ "0xfff0-0x10000", "ioports '0xfff0-0x10000' goes beyond port 0xffff" },
+		{ "99999999999999999999", "ioports '99999999999999999999' goes beyond port 0xffff" },
+		{ "0x2ff-0x2f8", "ioports '0x2ff-0x2f8' ends below its first port (write first-last)" },
+		{ "0x300,0x301,0x302,0x303,0x304,0x305,0x306,0x307,0x308,0x309,0x30a,0x30b,"
+		  "0x30c,0x30d,0x30e,0x30f,0x310", "ioports lists more than 16 ranges" },
+		{ "0x2f8-0x2ff, 0x2fc-0x303", "ioports 0x2fc-0x303: port 0x2fc is listed twice (also in 0x2f8-0x2ff)" },
+		{ "0x80, 0x80", "ioports 0x80: port 0x80 is listed twice (also in 0x80)" },
+		{ "0x300-0x30f, 0x2f0-0x300", "ioports 0x2f0-0x300: port 0x300 is listed twice (also in 0x300-0x30f)" },
+		{ "0x300-0x30f, 0x2f0-0x3ef", "ioports 0x2f0-0x3ef: port 0x300 is listed twice (also in 0x300-0x30f)" },
+	};
+	char expected[600];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(parse_ioports(cases[i].value), 1);
+		snprintf(expected, sizeof(expected),
+			 "tessera.conf:5: partition 'p': %s", cases[i].message);
+		ASSERT_REPORTS(expected);
+		assert_int_equal(config.partition_count, 0);
+		assert_int_equal(config.refused_count, 1);
+	}
+	assert_int_equal(parse_ioports(""), 1);
+	ASSERT_REPORTS("tessera.conf:5: partition 'p': key 'ioports' has no value");
+}
+
+/** Every port that must never reach the hardware is refused, with why. */
+static void test_ioports_forbidden(void **state)
+{
+	static const char pic[] = "PIC: the host's interrupt controller";
+	static const char dma[] = "ISA DMA controller: DMA reaches all memory";
+	static const char dma_page[] = "ISA DMA page registers: DMA reaches all memory";
+	static const char keyboard[] = "keyboard controller: reset pulse, A20 gate";
+	static const char pci[] = "PCI configuration: host bridge, all partitions' devices";
+	static const char reset[] = "reset control: resets the machine";
+	static const struct {
+		const char *value;
+		const char *range;
+		unsigned int port;
+		const char *reason;
+	} cases[] = {
+		{ "0x20", "0x20", 0x20, pic },
+		{ "0x10-0x20", "0x10-0x20", 0x10, dma },
+		{ "0x0", "0x0", 0x0, dma },
+		{ "0x85", "0x85", 0x85, dma_page },
+		{ "0xc0-0xdf", "0xc0-0xdf", 0xc0, dma },
+		{ "0x21-0x30", "0x21-0x30", 0x21, pic },
+		{ "0xa0", "0xa0", 0xa0, pic },
+		{ "0xa1", "0xa1", 0xa1, pic },
+		{ "0x40-0x43", "0x40-0x43", 0x40, "PIT: the host's timer" },
+		{ "0x43", "0x43", 0x43, "PIT: the host's timer" },
+		{ "0x60", "0x60", 0x60, keyboard },
+		{ "0x61-0x64", "0x61-0x64", 0x64, keyboard },
+		{ "0x70-0x71", "0x70-0x71", 0x70, "RTC and NMI mask" },
+		{ "0x71", "0x71", 0x71, "RTC and NMI mask" },
+		{ "0x92", "0x92", 0x92, "A20 gate: Bochs and some chipsets wrap guest addresses under EPT" },
+		{ "0xe9", "0xe9", 0xe9, "debug port: the emulator's debug console" },
+		{ "0x3f8-0x3ff", "0x3f8-0x3ff", 0x3f8, "the partition's own virtual UART" },
+		{ "0x3f0-0x3f8", "0x3f0-0x3f8", 0x3f8, "the partition's own virtual UART" },
+		{ "0x3ff", "0x3ff", 0x3ff, "the partition's own virtual UART" },
+		{ "0xcf8-0xcff", "0xcf8-0xcff", 0xcf8, pci },
+		{ "0xcfc", "0xcfc", 0xcfc, pci },
+		{ "0xcff-0xd00", "0xcff-0xd00", 0xcff, pci },
+		{ "0xcf9", "0xcf9", 0xcf9, reset },
+		{ "0xcf9-0xcfa", "0xcf9-0xcfa", 0xcf9, reset },
+		{ "0x8900", "0x8900", 0x8900, "Bochs shutdown: powers the machine off" },
+		{ "0x8000-0xffff", "0x8000-0xffff", 0x8900, "Bochs shutdown: powers the machine off" },
+		{ "0x378-0x37f, 0x92", "0x92", 0x92, "A20 gate: Bochs and some chipsets wrap guest addresses under EPT" },
+	};
+	char expected[600];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(parse_ioports(cases[i].value), 1);
+		snprintf(expected, sizeof(expected),
+			 "tessera.conf:5: partition 'p': ioports %s: port 0x%x is never passed through (%s)",
+			 cases[i].range, cases[i].port, cases[i].reason);
+		/* range_text() writes port 0 as "0x0". */
+		if (strncmp(cases[i].range, "0-", 2) == 0) {
+			snprintf(expected, sizeof(expected),
+				 "tessera.conf:5: partition 'p': ioports 0x0-0xffff: port 0x%x is never passed through (%s)",
+				 cases[i].port, cases[i].reason);
+		}
+		ASSERT_REPORTS(expected);
+		assert_int_equal(config.partition_count, 0);
+	}
+}
+
+/** The console UART's 8 ports are refused, even from a later [tessera]. */
+static void test_ioports_console_uart(void **state)
+{
+	assert_int_equal(parse_text("[partition early]\n"
+				    "memory = 1M\n"
+				    "image = e\n"
+				    "entry = 0\n"
+				    "ioports = 0x378-0x37f, 0x2f0-0x2f8\n"
+				    "[partition broken]\n"
+				    "vcpus = 0\n"
+				    "[partition fine]\n"
+				    "memory = 1M\n"
+				    "image = f\n"
+				    "entry = 0\n"
+				    "ioports = 0x2e8-0x2ef\n"
+				    "[tessera]\n"
+				    "serial_port = 0x2f8\n"),
+			 5);
+	/* The console check comes after the whole file, so its report is last. */
+	ASSERT_REPORTS("tessera.conf:7: partition 'broken': vcpus '0' is out of range (1..8)",
+		       "tessera.conf:6: partition 'broken': missing 'memory'",
+		       "tessera.conf:6: partition 'broken': missing 'image'",
+		       "tessera.conf:6: partition 'broken': missing 'entry'",
+		       "tessera.conf:5: partition 'early': ioports 0x2f0-0x2f8: port 0x2f8 is never passed through (the console UART, serial_port 0x2f8)");
+	assert_int_equal(config.partition_count, 1);
+	assert_int_equal(config.refused_count, 2);
+	assert_string_equal(config.partitions[0].name, "fine");
+
+	/* Every one of the 8 ports counts, and only those. */
+	assert_int_equal(parse_text("[tessera]\nserial_port = 0x2e8\n"
+				    "[partition a]\nmemory = 1M\nimage = a\nentry = 0\n"
+				    "ioports = 0x2f0-0x2ff, 0x2ef\n"),
+			 1);
+	ASSERT_REPORTS("tessera.conf:7: partition 'a': ioports 0x2ef: port 0x2ef is never passed through (the console UART, serial_port 0x2e8)");
+	assert_int_equal(parse_text("[tessera]\nserial_port = 0x2e8\n"
+				    "[partition a]\nmemory = 1M\nimage = a\nentry = 0\n"
+				    "ioports = 0x2e0-0x2e7, 0x2f0-0x2ff\n"),
+			 0);
+
+	/* A console at the top of the port space ends at 0xffff. */
+	assert_int_equal(parse_text("[partition a]\nmemory = 1M\nimage = a\nentry = 0\n"
+				    "ioports = 0xfff0-0xfffb, 0xffff\n"
+				    "[tessera]\nserial_port = 0xfffc\n"),
+			 1);
+	ASSERT_REPORTS("tessera.conf:5: partition 'a': ioports 0xffff: port 0xffff is never passed through (the console UART, serial_port 0xfffc)");
+
+	/* Moving the console does not free 0x3f8: the virtual UART is there. */
+	assert_int_equal(parse_text("[tessera]\nserial_port = 0x2f8\n"
+				    "[partition a]\nmemory = 1M\nimage = a\nentry = 0\n"
+				    "ioports = 0x3f8-0x3ff\n"),
+			 1);
+	ASSERT_REPORTS("tessera.conf:7: partition 'a': ioports 0x3f8-0x3ff: port 0x3f8 is never passed through (the partition's own virtual UART)");
+}
+
+/** Appends a valid partition called name that passes ioports to text. */
+static void append_ioports_partition(char *text, size_t size, const char *name,
+				     const char *ioports)
+{
+	size_t used = strlen(text);
+
+	snprintf(text + used, size - used,
+		 "[partition %s]\nmemory = 1M\nimage = %s\nentry = 0\nioports = %s\n",
+		 name, name, ioports);
+}
+
+/** Of two partitions passing one port, the later one is refused. */
+static void test_ioports_shared_between_partitions(void **state)
+{
+	char text[1024] = "";
+
+	append_ioports_partition(text, sizeof(text), "first", "0x2f8-0x2ff");
+	append_ioports_partition(text, sizeof(text), "second", "0x378-0x37f, 0x2fc-0x300");
+	append_ioports_partition(text, sizeof(text), "third", "0x378-0x37f");
+	append_ioports_partition(text, sizeof(text), "fourth", "0x300-0x307");
+	assert_int_equal(parse_text(text), 1);
+	ASSERT_REPORTS("tessera.conf:10: partition 'second': ioports 0x2fc-0x300: port 0x2fc is already passed through to partition 'first'");
+	/* The refused 'second' takes no port: 'third' and 'fourth' keep theirs. */
+	assert_int_equal(config.partition_count, 3);
+	assert_int_equal(config.refused_count, 1);
+	assert_string_equal(config.partitions[0].name, "first");
+	assert_string_equal(config.partitions[1].name, "third");
+	assert_string_equal(config.partitions[2].name, "fourth");
+	assert_int_equal(config.partitions[2].ioports[0].first, 0x300);
+	assert_config_sane();
+
+	/* After a refusal, later clashes still name the right partition and line. */
+	strcpy(text, "");
+	append_ioports_partition(text, sizeof(text), "a", "0x2f8-0x2ff");
+	append_ioports_partition(text, sizeof(text), "b", "0x2f8");
+	append_ioports_partition(text, sizeof(text), "c", "0x300-0x307");
+	append_ioports_partition(text, sizeof(text), "d", "0x306");
+	assert_int_equal(parse_text(text), 2);
+	ASSERT_REPORTS("tessera.conf:10: partition 'b': ioports 0x2f8: port 0x2f8 is already passed through to partition 'a'",
+		       "tessera.conf:20: partition 'd': ioports 0x306: port 0x306 is already passed through to partition 'c'");
+	assert_int_equal(config.partition_count, 2);
+	assert_int_equal(config.refused_count, 2);
+}
+
+/** A partition refused for its own problems, or the console, takes no port. */
+static void test_ioports_of_refused_partition_are_free(void **state)
+{
+	char text[1024] = "";
+
+	append_ioports_partition(text, sizeof(text), "console", "0x2f8-0x2ff");
+	strcat(text, "vcpus = 9\n");
+	append_ioports_partition(text, sizeof(text), "late", "0x2f8-0x2ff");
+	strcat(text, "[partition clash]\nmemory = 1M\nimage = c\nentry = 0\n"
+		     "ioports = 0x2e8-0x2ef, 0x3e8\n");
+	append_ioports_partition(text, sizeof(text), "next", "0x2e8-0x2ef");
+	strcat(text, "[tessera]\nserial_port = 0x3e8\n");
+	assert_int_equal(parse_text(text), 2);
+	ASSERT_REPORTS("tessera.conf:6: partition 'console': vcpus '9' is out of range (1..8)",
+		       "tessera.conf:16: partition 'clash': ioports 0x3e8: port 0x3e8 is never passed through (the console UART, serial_port 0x3e8)");
+	assert_int_equal(config.partition_count, 2);
+	assert_string_equal(config.partitions[0].name, "late");
+	assert_string_equal(config.partitions[1].name, "next");
+	assert_config_sane();
+}
+
 /** A small deterministic generator, so that failures can be replayed. */
 static uint32_t next_random(uint32_t *seed)
 {
@@ -1009,6 +1352,12 @@ int main(void)
 		cmocka_unit_test(test_invalid_partition_refused_later_valid_kept),
 		cmocka_unit_test(test_refused_partition_name_still_taken),
 		cmocka_unit_test(test_tessera_section_anywhere),
+		cmocka_unit_test(test_ioports_valid_lists),
+		cmocka_unit_test(test_ioports_malformed),
+		cmocka_unit_test(test_ioports_forbidden),
+		cmocka_unit_test(test_ioports_console_uart),
+		cmocka_unit_test(test_ioports_shared_between_partitions),
+		cmocka_unit_test(test_ioports_of_refused_partition_are_free),
 		cmocka_unit_test(test_binary_garbage),
 		cmocka_unit_test(test_mutated_valid_file),
 		cmocka_unit_test(test_every_cut_of_a_valid_file),
