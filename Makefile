@@ -129,6 +129,8 @@ HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -DTESSERA_HOST -DTESSERA_VERSION='"$(VE
 	-I. -fsanitize=address,undefined -fno-omit-frame-pointer
 # Sources that build unchanged on the host.
 HOST_SRCS := $(sort $(wildcard $(shell cat tests/unit/host-sources 2>/dev/null)))
+# The decoder's fuzzer, replayed and run briefly by make test (see "fuzz").
+FUZZ_CHECK := $(BUILD)/unit/fuzz_decode_check
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 UNIT_SUPPORT := $(wildcard tests/unit/support/*.c)
 
@@ -148,8 +150,8 @@ $(BUILD)/unit/%: tests/unit/%.c $(HOST_OBJS) | $(DEPS_STAMP)
 unit: $(UNIT_TESTS)
 	tests/rig/run-tests --unit-only $(UNIT_TESTS)
 
-test: all $(UNIT_TESTS)
-	tests/rig/run-tests $(UNIT_TESTS)
+test: all $(UNIT_TESTS) $(FUZZ_CHECK)
+	tests/rig/run-tests $(UNIT_TESTS) $(FUZZ_CHECK)
 
 run: all
 	tests/rig/run-vmx $(ESP)
@@ -194,5 +196,12 @@ fuzz: $(FUZZ_DECODE)
 
 fuzz-corpus: $(FUZZ_DECODE)
 	$(FUZZ_DECODE) -runs=0 $(FUZZ_SEEDS)
+
+# What make test runs (FUZZ_CHECK, defined with the unit tests): the seed
+# corpus and a bounded fresh run, as TAP.
+$(FUZZ_CHECK): $(FUZZ_DECODE) tests/rig/fuzz-check
+	@mkdir -p $(@D)
+	@printf '#!/bin/sh\nexec tests/rig/fuzz-check %s %s 5\n' $(FUZZ_DECODE) $(FUZZ_SEEDS) > $@
+	@chmod +x $@
 # END fuzz
 # ---------------------------------------------------------------------------
