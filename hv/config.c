@@ -56,6 +56,7 @@ enum partition_key {
 	KEY_VCPUS,
 	KEY_ON_CRASH,
 	KEY_AUTOSTART,
+	KEY_TEST_DEVICE,
 	KEY_IOPORTS,
 	PARTITION_KEY_COUNT,
 };
@@ -571,7 +572,8 @@ static bool parse_on_crash(struct parser *parser, struct span value)
 }
 
 /** partition autostart: yes or no. */
-static bool parse_autostart(struct parser *parser, struct span value)
+/** A yes/no value of key @name into *out. */
+static bool parse_yes_no(struct parser *parser, struct span value, const char *name, bool *out)
 {
 	static const struct word_value answers[] = {
 		{ "yes", 1 },
@@ -580,13 +582,24 @@ static bool parse_autostart(struct parser *parser, struct span value)
 	int answer;
 
 	if (!lookup_word(answers, ARRAY_SIZE(answers), value, &answer)) {
-		report_problem(parser, parser->line,
-			       "autostart '%.*s' is not yes or no",
+		report_problem(parser, parser->line, "%s '%.*s' is not yes or no", name,
 			       SPAN_ARG(value));
 		return false;
 	}
-	parser->draft.config.autostart = answer != 0;
+	*out = answer != 0;
 	return true;
+}
+
+/** partition autostart: yes or no. */
+static bool parse_autostart(struct parser *parser, struct span value)
+{
+	return parse_yes_no(parser, value, "autostart", &parser->draft.config.autostart);
+}
+
+/** partition test_device: yes or no (the MMIO test device of hv/vdev_test.c). */
+static bool parse_test_device(struct parser *parser, struct span value)
+{
+	return parse_yes_no(parser, value, "test_device", &parser->draft.config.test_device);
 }
 
 /*
@@ -793,6 +806,7 @@ static const struct key_handler partition_keys[PARTITION_KEY_COUNT] = {
 	[KEY_VCPUS] = { "vcpus", parse_vcpus },
 	[KEY_ON_CRASH] = { "on_crash", parse_on_crash },
 	[KEY_AUTOSTART] = { "autostart", parse_autostart },
+	[KEY_TEST_DEVICE] = { "test_device", parse_test_device },
 	[KEY_IOPORTS] = { "ioports", parse_ioports },
 };
 

@@ -19,6 +19,7 @@
  *   vcpus = 1                  # optional, 1..CONFIG_MAX_VCPUS, default 1
  *   on_crash = stop            # optional, stop | restart, default stop
  *   autostart = yes            # optional, yes | no, default yes
+ *   test_device = no           # optional: the MMIO test device at 0xf0000000
  *   ioports = 0x2f8-0x2ff      # optional, ports passed to the hardware
  *
  * Lines end in LF or CRLF and hold at most CONFIG_LINE_MAX characters; a
@@ -113,6 +114,7 @@ struct partition_config {
 	uint32_t vcpus;
 	enum crash_action on_crash;
 	bool autostart;
+	bool test_device;
 	/*
 	 * Ports passed to the hardware, in file order: no two overlap, none
 	 * is forbidden, none is passed by another accepted partition.

@@ -121,14 +121,23 @@ static enum exit_result exit_skip_instruction(struct vcpu *vcpu, const struct vm
 	return EXIT_RESUME;
 }
 
-/** An EPT violation outside the partition's RAM: stop with GPA and access. */
+/**
+ * An EPT violation: on a range a virtual device claims, the interpreter
+ * emulates the access; anywhere else the guest reached for memory that is
+ * not its own, and the partition stops with GPA, access and RIP.
+ */
 static enum exit_result exit_handle_ept_violation(struct vcpu *vcpu, const struct vm_exit *exit)
 {
 	uint64_t q = exit->qualification;
+	gpa_t gpa = gpa_init(vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS));
+
+	if (mmio_map_find(&vcpu->partition->mmio, gpa) != NULL) {
+		return (enum exit_result)mmio_emulate(vcpu, exit, gpa);
+	}
 
 	partition_stop(vcpu->partition, "EPT_VIOLATION: %s of gpa %#llx at guest rip %#llx",
 		       (q & 4) ? "instruction fetch" : (q & 2) ? "write" : "read",
-		       (unsigned long long)vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS),
+		       (unsigned long long)gpa_addr(gpa),
 		       (unsigned long long)exit->guest_rip);
 	exit_log_recent(vcpu);
 	return EXIT_STOPPED;

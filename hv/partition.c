@@ -136,6 +136,13 @@ bool partition_create(struct partition *p, unsigned int id, const struct partiti
 	p->image_size = image_size;
 	p->mtrr = mtrr;
 	vuart_init(&p->uart, config->name);
+	if (config->test_device) {
+		/* In the MMIO hole: never RAM, so every access reaches the device. */
+		mmio_map_add(&p->mmio, gpa_init(VDEV_TEST_BASE), VDEV_TEST_SIZE, &vdev_test_ops,
+			     &p->test_device);
+		log_info("partition '%s': MMIO test device at %#llx", config->name,
+			 (unsigned long long)VDEV_TEST_BASE);
+	}
 	if (!partition_memory_build(p, mtrr, vmx->has_ept_2m, vmx->has_ept_1g) ||
 	    !partition_load_image(p) ||
 	    !partition_build_bitmaps(p) || !partition_build_vcpus(p)) {
@@ -168,6 +175,7 @@ bool partition_restart(struct partition *p)
 	p->vcpu_count = 0;
 	partition_memory_release(p);
 	vuart_init(&p->uart, p->config->name);
+	memset(&p->test_device, 0, sizeof(p->test_device));
 	if (!partition_memory_build(p, p->mtrr, vmx->has_ept_2m, vmx->has_ept_1g) ||
 	    !partition_load_image(p) || !partition_build_vcpus(p)) {
 		log_error("partition '%s': restart failed; it stays stopped", p->config->name);

@@ -12,6 +12,8 @@
 #include "arch/x86/mtrr.h"
 #include "hv/config.h"
 #include "hv/layout.h"
+#include "hv/mmio.h"
+#include "hv/vdev_test.h"
 #include "hv/types.h"
 #include "hv/vuart.h"
 
@@ -91,6 +93,8 @@ struct partition {
 	struct vcpu vcpus[CONFIG_MAX_VCPUS];
 	unsigned int vcpu_count;
 	struct vuart uart;
+	struct mmio_map mmio;          /* device ranges of its guest-physical space */
+	struct vdev_test test_device;  /* with test_device = yes */
 	const struct mtrr_state *mtrr; /* the host's, for rebuilding the EPT */
 	unsigned int restarts;
 	uint64_t exit_code;

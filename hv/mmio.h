@@ -1,0 +1,53 @@
+/*
+ * Memory-mapped virtual devices: guest-physical ranges that no RAM backs and
+ * a device claims. A guest access there is an EPT violation that the
+ * interpreter turns into a call of the device's read or write.
+ */
+#ifndef TESSERA_HV_MMIO_H
+#define TESSERA_HV_MMIO_H
+
+#include "hv/types.h"
+
+struct vcpu;
+struct vm_exit;
+
+/** A device's register accesses (offset within its range, 1-8 bytes). */
+struct mmio_ops {
+	uint64_t (*read)(void *device, uint64_t offset, unsigned int size);
+	void (*write)(void *device, uint64_t offset, uint64_t value, unsigned int size);
+};
+
+/** One claimed range of a partition's guest-physical space. */
+struct mmio_region {
+	gpa_t base;
+	uint64_t size;
+	const struct mmio_ops *ops;
+	void *device;
+};
+
+#define PARTITION_MAX_MMIO 8
+
+/** The partition's claimed ranges. */
+struct mmio_map {
+	struct mmio_region regions[PARTITION_MAX_MMIO];
+	unsigned int count;
+};
+
+/** Claims [base, base + size) for a device; false when full or overlapping. */
+bool mmio_map_add(struct mmio_map *map, gpa_t base, uint64_t size, const struct mmio_ops *ops,
+		  void *device);
+
+/** The region that holds @gpa, or NULL. */
+const struct mmio_region *mmio_map_find(const struct mmio_map *map, gpa_t gpa);
+
+/**
+ * Emulates the instruction that made an EPT violation at @gpa inside a
+ * claimed region: fetches it through the guest's page tables, decodes,
+ * runs it against the device and guest memory, writes registers back and
+ * advances RIP. A fault while emulating is injected into the guest; an
+ * instruction the interpreter does not handle stops the partition, naming
+ * its bytes. Returns the exit result.
+ */
+int mmio_emulate(struct vcpu *vcpu, const struct vm_exit *exit, gpa_t gpa);
+
+#endif /* TESSERA_HV_MMIO_H */
