@@ -490,3 +490,21 @@ int format_snprintf(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 	return length;
 }
+
+/** Writes a size for people in the largest exact unit (see format.h). */
+const char *format_bytes(char buf[FORMAT_BYTES_MAX], uint64_t bytes)
+{
+	static const char *const units[] = { "GiB", "MiB", "KiB" };
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(units); i++) {
+		unsigned int shift = 30 - 10 * i;
+
+		if (bytes != 0 && bytes % (1ULL << shift) == 0) {
+			format_snprintf(buf, FORMAT_BYTES_MAX, "%llu %s",
+					(unsigned long long)(bytes >> shift), units[i]);
+			return buf;
+		}
+	}
+	format_snprintf(buf, FORMAT_BYTES_MAX, "%llu bytes", (unsigned long long)bytes);
+	return buf;
+}

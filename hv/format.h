@@ -27,4 +27,13 @@ int format_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 /** Formats fmt and the arguments into buf[size]; returns the untruncated length. */
 int format_snprintf(char *buf, size_t size, const char *fmt, ...) PRINTF_LIKE(3, 4);
 
+/** Room for any format_bytes() result. */
+#define FORMAT_BYTES_MAX 32
+
+/**
+ * Writes a size for people: in the largest of GiB, MiB, KiB that states it
+ * exactly ("16 MiB", "1536 KiB"), else in bytes. Returns buf.
+ */
+const char *format_bytes(char buf[FORMAT_BYTES_MAX], uint64_t bytes);
+
 #endif /* TESSERA_HV_FORMAT_H */

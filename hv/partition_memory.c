@@ -10,6 +10,7 @@
  */
 #include "hv/partition.h"
 #include "hv/alloc.h"
+#include "hv/format.h"
 #include "hv/log.h"
 #include "hv/phys.h"
 #include "hv/string.h"
@@ -113,10 +114,14 @@ bool partition_memory_build(struct partition *p, const struct mtrr_state *mtrr, 
 	uint64_t asked = p->config->memory_bytes / PAGE_SIZE;
 	uint64_t free_pages = alloc_pages_owned(OWNER_FREE);
 
+	char asked_text[FORMAT_BYTES_MAX];
+	char free_text[FORMAT_BYTES_MAX];
+
+	format_bytes(asked_text, asked * PAGE_SIZE);
+	format_bytes(free_text, free_pages * PAGE_SIZE);
 	if (asked > free_pages) {
-		log_error("partition '%s': asks for %llu MiB of RAM, but only %llu MiB are free",
-			  p->config->name, (unsigned long long)(asked >> 8),
-			  (unsigned long long)(free_pages >> 8));
+		log_error("partition '%s': asks for %s of RAM, but only %s are free", p->config->name,
+			  asked_text, free_text);
 		return false;
 	}
 	if (count == 0 || !ept_init(&p->ept, allow_2m, allow_1g)) {
@@ -124,10 +129,11 @@ bool partition_memory_build(struct partition *p, const struct mtrr_state *mtrr, 
 		return false;
 	}
 	for (size_t i = 0; i < count; i++) {
+		/* The numbers are those before the build: the half-built RAM goes back. */
 		if (!partition_add_region(p, &regions[i], mtrr)) {
-			log_error("partition '%s': cannot back %llu MiB of RAM (%llu MiB free)",
-				  p->config->name, (unsigned long long)(asked >> 8),
-				  (unsigned long long)(alloc_pages_owned(OWNER_FREE) >> 8));
+			log_error("partition '%s': cannot back %s of RAM (%s were free, too little "
+				  "of it in pieces the EPT tables could also use)", p->config->name,
+				  asked_text, free_text);
 			return false;
 		}
 	}
