@@ -444,6 +444,20 @@ static void test_mixed_conversions(void **state)
 		     (void *)7);
 }
 
+/** format_bytes picks the largest unit that states the size exactly. */
+static void test_format_bytes_units(void **state)
+{
+	char buf[FORMAT_BYTES_MAX];
+
+	assert_string_equal(format_bytes(buf, 16ULL << 20), "16 MiB");
+	assert_string_equal(format_bytes(buf, 1536ULL << 10), "1536 KiB");
+	assert_string_equal(format_bytes(buf, 2ULL << 30), "2 GiB");
+	assert_string_equal(format_bytes(buf, 4096), "4 KiB");
+	assert_string_equal(format_bytes(buf, 100), "100 bytes");
+	assert_string_equal(format_bytes(buf, 0), "0 bytes");
+	assert_string_equal(format_bytes(buf, UINT64_MAX), "18446744073709551615 bytes");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_integer_conversions_match_libc),
 		cmocka_unit_test(test_text_conversions_match_libc),
 		cmocka_unit_test(test_mixed_conversions),
+		cmocka_unit_test(test_format_bytes_units),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
