@@ -17,6 +17,7 @@
 #include "hv/exit.h"
 #include "hv/vcpu_regs.h"
 #include "tests/unit/support/fake_vmcs.h"
+#include "tests/unit/support/test_vcpu.h"
 
 #define GUEST_RIP 0x2000
 #define INSN_LENGTH 3
@@ -29,19 +30,12 @@
 #define RBX 3
 #define RSP 4
 
-static struct partition_config config = { .name = "cr", .memory_bytes = MiB(16) };
-static struct partition partition;
 static struct vcpu *vcpu;
 
 /** A vCPU in 32-bit protected mode without paging, as Tessera starts one. */
 static int setup(void **state)
 {
-	fake_vmcs_reset();
-	memset(&partition, 0, sizeof(partition));
-	partition.config = &config;
-	partition.state = PARTITION_RUNNING;
-	vcpu = &partition.vcpus[0];
-	vcpu->partition = &partition;
+	vcpu = test_vcpu_setup("cr");
 	vmx_vmwrite(VMCS_CR0_READ_SHADOW, CR0_PE | CR0_ET);
 	vmx_vmwrite(VMCS_GUEST_CR0, CR0_PE | CR0_ET | CR0_NE);
 	vmx_vmwrite(VMCS_CR4_READ_SHADOW, 0);

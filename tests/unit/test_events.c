@@ -14,6 +14,7 @@
 #include "arch/x86/exit_reasons.h"
 #include "hv/exit.h"
 #include "tests/unit/support/fake_vmcs.h"
+#include "tests/unit/support/test_vcpu.h"
 
 #define GUEST_RIP 0x3000
 #define INSN_LENGTH 2
@@ -21,20 +22,12 @@
 #define INT_0X80      0x80000480U   /* valid, software interrupt, vector 0x80 */
 #define NMI_UNBLOCKING (1U << 12)
 
-static struct partition_config config = { .name = "ev", .memory_bytes = MiB(16) };
-static struct partition partition;
 static struct vcpu *vcpu;
 
 /** A running one-vCPU partition and a clean VMCS. */
 static int setup(void **state)
 {
-	fake_vmcs_reset();
-	memset(&partition, 0, sizeof(partition));
-	partition.config = &config;
-	partition.state = PARTITION_RUNNING;
-	partition.vcpu_count = 1;
-	vcpu = &partition.vcpus[0];
-	vcpu->partition = &partition;
+	vcpu = test_vcpu_setup("ev");
 	return 0;
 }
 
@@ -130,17 +123,17 @@ static void test_triple_fault_restarts_when_configured(void **state)
 {
 	unsigned int before = fake_restart_count;
 
-	config.on_crash = CRASH_RESTART;
+	test_vcpu_config.on_crash = CRASH_RESTART;
 	assert_int_equal(dispatch(EXIT_REASON_TRIPLE_FAULT, 0, GUEST_RIP), EXIT_RESCHEDULE);
-	config.on_crash = CRASH_STOP;
+	test_vcpu_config.on_crash = CRASH_STOP;
 	assert_int_equal(fake_restart_count, before + 1);
-	assert_int_equal(partition.state, PARTITION_RUNNING);
-	assert_non_null(strstr(partition.stop_reason, "TRIPLE_FAULT"));
+	assert_int_equal(test_vcpu_partition.state, PARTITION_RUNNING);
+	assert_non_null(strstr(test_vcpu_partition.stop_reason, "TRIPLE_FAULT"));
 	/* Without the setting, a triple fault only stops it. */
-	partition.state = PARTITION_RUNNING;
+	test_vcpu_partition.state = PARTITION_RUNNING;
 	assert_int_equal(dispatch(EXIT_REASON_TRIPLE_FAULT, 0, GUEST_RIP), EXIT_STOPPED);
 	assert_int_equal(fake_restart_count, before + 1);
-	assert_int_equal(partition.state, PARTITION_STOPPED);
+	assert_int_equal(test_vcpu_partition.state, PARTITION_STOPPED);
 }
 
 int main(void)

@@ -15,25 +15,18 @@
 #include "arch/x86/msr_bitmap.h"
 #include "hv/exit.h"
 #include "tests/unit/support/fake_vmcs.h"
+#include "tests/unit/support/test_vcpu.h"
 
 #define GUEST_RIP 0x1000
 #define INSN_LENGTH 2
 #define GP0_INFO 0x80000b0dU /* valid, deliver error code, hardware exception, vector 13 */
 
-static struct partition_config config = { .name = "msr", .memory_bytes = MiB(16) };
-static struct partition partition;
 static struct vcpu *vcpu;
 
 /** A fresh vCPU and VMCS. */
 static int setup(void **state)
 {
-	fake_vmcs_reset();
-	memset(&partition, 0, sizeof(partition));
-	partition.config = &config;
-	partition.state = PARTITION_RUNNING;
-	partition.vcpu_count = 1;
-	vcpu = &partition.vcpus[0];
-	vcpu->partition = &partition;
+	vcpu = test_vcpu_setup("msr");
 	vcpu_msrs_reset(vcpu);
 	return 0;
 }
