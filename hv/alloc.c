@@ -362,6 +362,7 @@ const char *owner_hypervisor_name(owner_t owner)
 		[OWNER_HV_VMX] = "VMX structures",
 		[OWNER_HV_EPT] = "EPT tables",
 		[OWNER_HV_BOOT_FILES] = "boot images",
+		[OWNER_HV_CONSOLE] = "console buffers",
 	};
 
 	return owner < ARRAY_SIZE(names) ? names[owner] : NULL;

@@ -35,7 +35,8 @@ typedef uint16_t owner_t;
 #define OWNER_HV_VMX         ((owner_t)4) /* VMXON regions, VMCSs, I/O and MSR bitmaps */
 #define OWNER_HV_EPT         ((owner_t)5) /* EPT paging structures */
 #define OWNER_HV_BOOT_FILES  ((owner_t)6) /* partition images kept for restarts */
-#define OWNER_HV_LAST        OWNER_HV_BOOT_FILES
+#define OWNER_HV_CONSOLE     ((owner_t)7) /* partitions' console output buffers */
+#define OWNER_HV_LAST        OWNER_HV_CONSOLE
 #define OWNER_PARTITION_BASE ((owner_t)16)
 /* Partition i (0-based) owns its memory as OWNER_PARTITION(i). */
 #define OWNER_PARTITION(i)   ((owner_t)(OWNER_PARTITION_BASE + (i)))

@@ -106,6 +106,18 @@ static bool partition_build_vcpus(struct partition *p)
 	return true;
 }
 
+/** Gives the partition its console output buffer (kept across restarts). */
+static bool partition_alloc_console_log(struct partition *p)
+{
+	hpa_t buffer;
+
+	if (!alloc_pages(PARTITION_CONSOLE_LOG_SIZE / PAGE_SIZE, 1, OWNER_HV_CONSOLE, &buffer)) {
+		return false;
+	}
+	ring_init(&p->console_log, hpa_to_ptr(buffer), PARTITION_CONSOLE_LOG_SIZE);
+	return true;
+}
+
 /** Returns everything a partition owns to the allocator, scrubbing its RAM. */
 static void partition_release(struct partition *p)
 {
@@ -135,7 +147,11 @@ bool partition_create(struct partition *p, unsigned int id, const struct partiti
 	p->image = image;
 	p->image_size = image_size;
 	p->mtrr = mtrr;
-	vuart_init(&p->uart, config->name);
+	if (!partition_alloc_console_log(p)) {
+		log_error("partition '%s': no memory for its console buffer", config->name);
+		return false;
+	}
+	vuart_init(&p->uart, config->name, &p->console_log);
 	if (config->test_device) {
 		/* In the MMIO hole: never RAM, so every access reaches the device. */
 		mmio_map_add(&p->mmio, gpa_init(VDEV_TEST_BASE), VDEV_TEST_SIZE, &vdev_test_ops,
@@ -174,7 +190,7 @@ bool partition_restart(struct partition *p)
 	}
 	p->vcpu_count = 0;
 	partition_memory_release(p);
-	vuart_init(&p->uart, p->config->name);
+	vuart_init(&p->uart, p->config->name, &p->console_log);
 	memset(&p->test_device, 0, sizeof(p->test_device));
 	if (!partition_memory_build(p, p->mtrr, vmx->has_ept_2m, vmx->has_ept_1g) ||
 	    !partition_load_image(p) || !partition_build_vcpus(p)) {

@@ -21,6 +21,8 @@
 #define STOP_REASON_MAX 200
 /* Host pieces a partition's RAM may be made of when free memory is fragmented. */
 #define PARTITION_MAX_CHUNKS 64
+/* Console output kept per partition for replay (the newest bytes). */
+#define PARTITION_CONSOLE_LOG_SIZE KiB(64)
 
 /** Life cycle of a partition. */
 enum partition_state {
@@ -93,6 +95,7 @@ struct partition {
 	struct vcpu vcpus[CONFIG_MAX_VCPUS];
 	unsigned int vcpu_count;
 	struct vuart uart;
+	struct byte_ring console_log; /* its console output, newest bytes */
 	struct mmio_map mmio;          /* device ranges of its guest-physical space */
 	struct vdev_test test_device;  /* with test_device = yes */
 	const struct mtrr_state *mtrr; /* the host's, for rebuilding the EPT */

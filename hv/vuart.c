@@ -28,19 +28,30 @@
 #define MCR_OUT1 0x04
 #define MCR_OUT2 0x08
 
-/** Resets the UART to its power-on state. */
-void vuart_init(struct vuart *uart, const char *name)
+/** Resets the UART to its power-on state; lines also go to @log (may be NULL). */
+void vuart_init(struct vuart *uart, const char *name, struct byte_ring *log)
 {
 	memset(uart, 0, sizeof(*uart));
 	uart->name = name;
+	uart->log = log;
+}
+
+/** One finished line: to the console, and kept for replay. */
+static void vuart_emit_line(struct vuart *uart)
+{
+	console_write_line(uart->name, uart->line, uart->line_length);
+	if (uart->log != NULL) {
+		ring_write(uart->log, uart->line, uart->line_length);
+		ring_write(uart->log, "\n", 1);
+	}
+	uart->line_length = 0;
 }
 
 /** Sends a partial last line to the console (when the partition stops). */
 void vuart_flush(struct vuart *uart)
 {
 	if (uart->line_length > 0) {
-		console_write_line(uart->name, uart->line, uart->line_length);
-		uart->line_length = 0;
+		vuart_emit_line(uart);
 	}
 }
 
@@ -63,9 +74,8 @@ static void vuart_put_byte(struct vuart *uart, char c)
 	if (c == '\n') {
 		/* A line cut at VUART_LINE_MAX was shown already: no empty line. */
 		if (uart->line_length > 0 || !uart->wrapped) {
-			console_write_line(uart->name, uart->line, uart->line_length);
+			vuart_emit_line(uart);
 		}
-		uart->line_length = 0;
 		uart->wrapped = false;
 		return;
 	}

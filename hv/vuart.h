@@ -6,6 +6,7 @@
 #ifndef TESSERA_HV_VUART_H
 #define TESSERA_HV_VUART_H
 
+#include "hv/ring.h"
 #include "hv/types.h"
 
 #define VUART_PORT_BASE  0x3f8
@@ -15,6 +16,7 @@
 /** Register state of one virtual 16550 and its pending output line. */
 struct vuart {
 	const char *name;   /* console prefix: the partition's name */
+	struct byte_ring *log; /* where its lines are kept for replay, or NULL */
 	uint8_t ier;
 	uint8_t lcr;
 	uint8_t mcr;
@@ -27,8 +29,8 @@ struct vuart {
 	uint64_t bytes_written;
 };
 
-/** Resets the UART to its power-on state. */
-void vuart_init(struct vuart *uart, const char *name);
+/** Resets the UART to its power-on state; lines also go to @log (may be NULL). */
+void vuart_init(struct vuart *uart, const char *name, struct byte_ring *log);
 
 /** A guest IN from base + offset (offset 0-7). */
 uint8_t vuart_read(struct vuart *uart, uint16_t offset);

@@ -190,7 +190,7 @@ static void reset_partition(void)
 		p->vcpus[i].index = i;
 		p->vcpus[i].state = VCPU_RUNNABLE;
 	}
-	vuart_init(&p->uart, test_config.name);
+	vuart_init(&p->uart, test_config.name, NULL);
 }
 
 /** Gives the partition RAM from the fake arena, laid out as a real one. */

@@ -1013,7 +1013,7 @@ static struct partition *world_prepare(size_t i, unsigned int id, uint64_t memor
 	memset(p, 0, sizeof(*p));
 	p->id = id;
 	p->config = c;
-	vuart_init(&p->uart, c->name);
+	vuart_init(&p->uart, c->name, NULL);
 	world.part_count = MAX(world.part_count, i + 1);
 	return p;
 }

@@ -64,7 +64,7 @@ static int setup(void **state)
 	console_set_sink(CONSOLE_SINK_SERIAL, capture_sink, &captured);
 	console_set_sink(CONSOLE_SINK_FIRMWARE, NULL, NULL);
 	memset(&uart, 0x5a, sizeof(uart));
-	vuart_init(&uart, UART_NAME);
+	vuart_init(&uart, UART_NAME, NULL);
 	return 0;
 }
 
@@ -400,6 +400,24 @@ static void test_vuart_bytes_written_counts_thr_bytes(void **state)
 	assert_int_equal(uart.bytes_written, 4 + VUART_LINE_MAX + 1);
 }
 
+/** Finished lines (not the prefix) are also kept in the log ring, with their newline. */
+static void test_vuart_lines_kept_in_log(void **state)
+{
+	uint8_t buffer[16];
+	char out[17] = { 0 };
+	struct byte_ring log;
+
+	ring_init(&log, buffer, sizeof(buffer));
+	vuart_init(&uart, UART_NAME, &log);
+	put_string("one\ntwo\nthree");
+	assert_int_equal(ring_read_newest(&log, out, 16), 8);
+	assert_string_equal(out, "one\ntwo\n");
+	vuart_flush(&uart);
+	memset(out, 0, sizeof(out));
+	assert_int_equal(ring_read_newest(&log, out, 16), 14);
+	assert_string_equal(out, "one\ntwo\nthree\n");
+}
+
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 /** Runs the virtual UART tests. */
@@ -423,6 +441,7 @@ int main(void)
 		TEST(test_vuart_empty_line_is_just_prefix),
 		TEST(test_vuart_line_below_max_held),
 		TEST(test_vuart_full_line_flushed_without_newline),
+		TEST(test_vuart_lines_kept_in_log),
 		TEST(test_vuart_full_line_then_newline_adds_no_empty_line),
 		TEST(test_vuart_high_bytes_shown_as_question_mark),
 		TEST(test_vuart_loopback_reflects_modem_outputs),
