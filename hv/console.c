@@ -62,6 +62,18 @@ void console_write_line(const char *prefix, const char *text, size_t len)
 	} while (len > 0);
 }
 
+/** Writes bytes as they are (the shell's echo and replies), under the lock. */
+void console_write_raw(const char *buf, size_t len)
+{
+	if (!console_panic_mode) {
+		spin_lock(&console_lock);
+	}
+	console_emit(buf, len);
+	if (!console_panic_mode) {
+		spin_unlock(&console_lock);
+	}
+}
+
 /** From now on, write without taking the lock (a CPU may have died holding it). */
 void console_enter_panic_mode(void)
 {

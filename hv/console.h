@@ -27,6 +27,9 @@ void console_set_sink(enum console_sink_id id, console_sink_fn fn, void *ctx);
 /** Writes "PREFIX: TEXT\n" as one unit; TEXT need not be terminated. */
 void console_write_line(const char *prefix, const char *text, size_t len);
 
+/** Writes bytes as they are (the shell's echo and replies), under the lock. */
+void console_write_raw(const char *buf, size_t len);
+
 /** From now on, write without taking the lock (a CPU may have died holding it). */
 void console_enter_panic_mode(void);
 

@@ -9,6 +9,7 @@
 #include "hv/phys.h"
 #include "hv/console.h"
 #include "hv/log.h"
+#include "hv/operator.h"
 #include "hv/panic.h"
 #include "hv/partition.h"
 #include "hv/sched.h"
@@ -30,6 +31,12 @@ static struct mtrr_state host_mtrr;
 static void hv_serial_sink(void *ctx, const char *buf, size_t len)
 {
 	uart16550_write(ctx, buf, len);
+}
+
+/** A byte the operator typed, or -1 (the shell's input). */
+static int hv_console_read_byte(void)
+{
+	return uart16550_try_read(&console_uart);
 }
 
 /** Opens the console UART the configuration names. */
@@ -191,6 +198,7 @@ static NORETURN void hv_main(void *arg)
 	hv_start_partitions(info);
 	hv_print_ledger();
 	hv_audit();
+	operator_init(&info->config, &host_mtrr, hv_console_read_byte);
 	log_debug("boot took %llu TSC ticks until the first VM entry",
 		  (unsigned long long)(cpu_rdtsc() - info->entry_tsc));
 	sched_run();

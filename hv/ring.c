@@ -47,13 +47,9 @@ uint64_t ring_dropped(const struct byte_ring *ring)
 	return ring->written - ring_used(ring);
 }
 
-/** Copies the newest min(@max, used) bytes, oldest first, to @out; returns the count. */
-size_t ring_read_newest(const struct byte_ring *ring, void *out, size_t max)
+/** Copies @count bytes from ring position @start (in bytes ever written). */
+static void ring_copy_out(const struct byte_ring *ring, uint64_t start, uint8_t *to, size_t count)
 {
-	size_t count = MIN(max, ring_used(ring));
-	uint64_t start = ring->written - count;
-	uint8_t *to = out;
-
 	for (size_t done = 0; done < count;) {
 		size_t at = (size_t)((start + done) % ring->size);
 		size_t piece = MIN(count - done, ring->size - at);
@@ -61,5 +57,27 @@ size_t ring_read_newest(const struct byte_ring *ring, void *out, size_t max)
 		memcpy(to + done, ring->buffer + at, piece);
 		done += piece;
 	}
+}
+
+/** Copies the newest min(@max, used) bytes, oldest first, to @out; returns the count. */
+size_t ring_read_newest(const struct byte_ring *ring, void *out, size_t max)
+{
+	size_t count = MIN(max, ring_used(ring));
+
+	ring_copy_out(ring, ring->written - count, out, count);
+	return count;
+}
+
+/** Copies up to @max kept bytes from @offset (0 = the oldest kept); returns the count. */
+size_t ring_read_at(const struct byte_ring *ring, size_t offset, void *out, size_t max)
+{
+	size_t used = ring_used(ring);
+	size_t count;
+
+	if (offset >= used) {
+		return 0;
+	}
+	count = MIN(max, used - offset);
+	ring_copy_out(ring, ring->written - used + offset, out, count);
 	return count;
 }

@@ -30,4 +30,7 @@ uint64_t ring_dropped(const struct byte_ring *ring);
 /** Copies the newest min(@max, used) bytes, oldest first, to @out; returns the count. */
 size_t ring_read_newest(const struct byte_ring *ring, void *out, size_t max);
 
+/** Copies up to @max kept bytes from @offset (0 = the oldest kept); returns the count. */
+size_t ring_read_at(const struct byte_ring *ring, size_t offset, void *out, size_t max);
+
 #endif /* TESSERA_HV_RING_H */

@@ -6,6 +6,7 @@
 #include "hv/sched.h"
 #include "hv/exit.h"
 #include "hv/log.h"
+#include "hv/operator.h"
 #include "hv/percpu.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/vmx.h"
@@ -78,6 +79,8 @@ void sched_run(void)
 	for (;;) {
 		struct vcpu *vcpu = sched_pick_next();
 
+		/* Between slices: keystrokes wait at most one slice. */
+		operator_poll();
 		if (vcpu != NULL) {
 			idle_reported = false;
 			sched_run_vcpu(vcpu);

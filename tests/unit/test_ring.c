@@ -101,6 +101,23 @@ static void test_ring_matches_reference(void **state)
 	}
 }
 
+/** ring_read_at reads from an offset counted from the oldest kept byte. */
+static void test_ring_read_at(void **state)
+{
+	uint8_t buffer[8];
+	char out[9] = { 0 };
+	struct byte_ring ring;
+
+	ring_init(&ring, buffer, sizeof(buffer));
+	ring_write(&ring, "0123456789", 10);
+	assert_int_equal(ring_read_at(&ring, 0, out, 3), 3);
+	assert_string_equal(out, "234");
+	memset(out, 0, sizeof(out));
+	assert_int_equal(ring_read_at(&ring, 5, out, 8), 3);
+	assert_string_equal(out, "789");
+	assert_int_equal(ring_read_at(&ring, 8, out, 8), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -109,6 +126,7 @@ int main(void)
 		cmocka_unit_test(test_ring_wraps_and_counts_dropped),
 		cmocka_unit_test(test_ring_write_longer_than_ring),
 		cmocka_unit_test(test_ring_matches_reference),
+		cmocka_unit_test(test_ring_read_at),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
