@@ -1,0 +1,1 @@
+GUEST_SRCS := exits.c vectors.S
