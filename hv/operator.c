@@ -247,8 +247,11 @@ void operator_init(const struct tessera_config *config, const struct mtrr_state 
 	operator_read_byte = read_byte;
 	operator_loglevel = config->loglevel;
 	shell_init(&operator_shell, &operator_backend, NULL, operator_write, NULL);
+	/*
+	 * No prompt yet: partition output would land on its line. The prompt
+	 * follows the first command (until output goes through shell events).
+	 */
 	log_info("console: type 'help' and Enter for the operator's commands");
-	shell_prompt(&operator_shell);
 }
 
 /** Feeds what the operator typed since the last call to the shell. */
