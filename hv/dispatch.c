@@ -313,20 +313,28 @@ void exit_report_entry_failure(struct vcpu *vcpu, bool valid_vmcs)
 		       (unsigned long long)vmcs_readl(VMCS_GUEST_RIP));
 }
 
-/** Moves the guest past the instruction that exited. */
-void vcpu_advance_rip(struct vcpu *vcpu, const struct vm_exit *exit)
+/**
+ * The instruction completed: STI and MOV SS blocking end with it (SDM
+ * 24.4.2); blocking by SMI is cleared too (see vmx_vcpu_run).
+ */
+void vcpu_end_instruction_blocking(struct vcpu *vcpu)
 {
-	/* STI/MOV SS blocking ends with the instruction (SDM 24.4.2); SMI: see vmx_vcpu_run. */
 	const uint32_t ends = VMCS_INTERRUPTIBILITY_STI | VMCS_INTERRUPTIBILITY_MOV_SS |
 			      VMCS_INTERRUPTIBILITY_SMI;
 	uint32_t interruptibility = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
 
-	vmcs_writel(VMCS_GUEST_RIP,
-		    exit->guest_rip + vmcs_read32(VMCS_EXIT_INSTRUCTION_LENGTH));
 	if (interruptibility & ends) {
 		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, interruptibility & ~ends);
 	}
 	vcpu->interruptibility_checked = true;
+}
+
+/** Moves the guest past the instruction that exited. */
+void vcpu_advance_rip(struct vcpu *vcpu, const struct vm_exit *exit)
+{
+	vmcs_writel(VMCS_GUEST_RIP,
+		    exit->guest_rip + vmcs_read32(VMCS_EXIT_INSTRUCTION_LENGTH));
+	vcpu_end_instruction_blocking(vcpu);
 }
 
 /** Injects a hardware exception without error code (#UD, #DE, ...). */

@@ -39,6 +39,9 @@ enum exit_result exit_dispatch(struct vcpu *vcpu);
 /** Reports a failed VMLAUNCH/VMRESUME (VMfail) and stops the partition. */
 void exit_report_entry_failure(struct vcpu *vcpu, bool valid_vmcs);
 
+/** Ends the STI/MOV SS blocking of an instruction that completed. */
+void vcpu_end_instruction_blocking(struct vcpu *vcpu);
+
 /** Moves the guest past the instruction that exited. */
 void vcpu_advance_rip(struct vcpu *vcpu, const struct vm_exit *exit);
 

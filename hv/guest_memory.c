@@ -28,7 +28,7 @@ bool partition_phys_read(void *ctx, gpa_t gpa, void *buf, unsigned int size)
 }
 
 /** The access flags of an explicit data access at the vCPU's CPL. */
-static unsigned int vcpu_data_access(bool write)
+unsigned int vcpu_data_access(bool write)
 {
 	unsigned int flags = write ? ACCESS_WRITE : ACCESS_READ;
 

@@ -11,6 +11,9 @@
 /** The vCPU's paging registers from the current VMCS. */
 void vcpu_paging_mode(struct guest_paging_mode *mode);
 
+/** The walker's access flags for an explicit data access at the vCPU's CPL (user, AC). */
+unsigned int vcpu_data_access(bool write);
+
 /** guest_phys_read_fn over a partition's RAM (ctx is the partition). */
 bool partition_phys_read(void *ctx, gpa_t gpa, void *buf, unsigned int size);
 

@@ -95,7 +95,8 @@ static bool mmio_access(struct mmio_context *c, enum x86_segment seg, uint64_t o
 	gpa_t gpa;
 
 	vcpu_paging_mode(&mode);
-	if (guest_linear_to_physical(&mode, linear, write ? ACCESS_WRITE : ACCESS_READ,
+	/* The same user/supervisor and SMAP rules as the CPU's own access. */
+	if (guest_linear_to_physical(&mode, linear, vcpu_data_access(write),
 				     partition_phys_read, vcpu->partition, &gpa, &pf_error) == WALK_OK &&
 	    (region = mmio_map_find(&vcpu->partition->mmio, gpa)) != NULL) {
 		uint64_t at = gpa_addr(gpa) - gpa_addr(region->base);
@@ -242,13 +243,15 @@ int mmio_emulate(struct vcpu *vcpu, const struct vm_exit *exit, gpa_t gpa)
 	result = x86_emulate(&insn, &regs, &mmio_emulate_ops, &c);
 	if (result == X86_EMULATE_OK) {
 		mmio_store_regs(vcpu, &regs);
-		vcpu->interruptibility_checked = false;
+		vcpu_end_instruction_blocking(vcpu);
 		return EXIT_RESUME;
 	}
 	if (c.not_ram) {
 		return mmio_refuse(vcpu, exit, gpa, bytes, insn.length, "an operand is neither RAM nor a device");
 	}
 	if (result == X86_EMULATE_FAULT) {
+		/* Completed REP iterations stand, as on the CPU; RIP stays put. */
+		mmio_store_regs(vcpu, &regs);
 		return EXIT_RESUME; /* the callback injected #PF or #GP */
 	}
 	return mmio_refuse(vcpu, exit, gpa, bytes, insn.length, "not emulated");
