@@ -79,11 +79,11 @@ static void uart16550_putc(const struct uart16550 *uart, char c)
 	cpu_outb(uart->port + UART_THR, (uint8_t)c);
 }
 
-/** Sends bytes, turning "\n" into "\r\n"; waits for room before each byte. */
+/** Sends bytes, turning a bare "\n" into "\r\n"; waits for room before each byte. */
 void uart16550_write(const struct uart16550 *uart, const char *buf, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
-		if (buf[i] == '\n') {
+		if (buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r')) {
 			uart16550_putc(uart, '\r');
 		}
 		uart16550_putc(uart, buf[i]);

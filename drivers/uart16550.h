@@ -18,7 +18,7 @@ struct uart16550 {
 /** Programs the UART for @baud 8N1 with FIFOs; false if no UART answers. */
 bool uart16550_init(struct uart16550 *uart, uint16_t port, uint32_t baud);
 
-/** Sends bytes, turning "\n" into "\r\n"; waits for room before each byte. */
+/** Sends bytes, turning a bare "\n" into "\r\n"; waits for room before each byte. */
 void uart16550_write(const struct uart16550 *uart, const char *buf, size_t len);
 
 /** Returns a received byte, or -1 when none is waiting. */

@@ -9,13 +9,16 @@ directory under build/, so runs in parallel never share a file.
 from __future__ import annotations
 
 import os
+import pty
 import re
+import select
 import shutil
 import signal
 import subprocess
 import tempfile
 import threading
 import time
+import tty
 from dataclasses import dataclass, field
 
 ROOT = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -242,6 +245,7 @@ class Result:
     lines: list[str] = field(default_factory=list)  # cleaned serial lines
     matched: str | None = None  # the line that matched "until"
     note: str | None = None     # the emulator's own last words when it ended by itself
+    sent: int = 0               # how many of the sends were typed
 
     def describe(self, emulator: str, until: str | None, timeout: float) -> str:
         if self.outcome == "until":
@@ -263,21 +267,109 @@ class Result:
         return f"{emulator} exited with status {status}{extra}{note}{what}{tail}"
 
 
+# Typing into the console: the pause in seconds between two bytes of a `send`
+# (0: the whole text in one write). Bochs moves a byte from the pty into its
+# UART's 16-byte receive FIFO at the line's baud rate in emulated time, which
+# runs faster than wall time, while Tessera reads its UART only between time
+# slices: text written at once while a partition runs loses every byte past
+# the 16th ("receive FIFO overflow" in bochs.log). One byte every 50 ms (a
+# slice is roughly 0.15 s of wall time here) lost nothing.
+SEND_BYTE_PAUSE = 0.05
+
+
+class _FileSerial:
+    """The serial output that the emulator writes to a file (output only)."""
+
+    def __init__(self, path: str):
+        self.f = open(path, "rb")
+
+    def read(self, wait: float) -> bytes:
+        chunk = self.f.read()
+        if not chunk:
+            time.sleep(wait)
+        return chunk
+
+    def close(self) -> None:
+        self.f.close()
+
+
+class _PtySerial:
+    """A two-way console: the emulator's serial port on the slave side of a
+    pty (raw); this side holds the master, logs all it reads into `path`
+    and types into it."""
+
+    def __init__(self, path: str):
+        self.master, self.slave = pty.openpty()
+        tty.setraw(self.slave)
+        self.name = os.ttyname(self.slave)
+        self.log = open(path, "wb")
+        self.backlog = b""  # read while typing, not yet returned by read()
+
+    def read(self, wait: float) -> bytes:
+        if self.backlog:
+            chunk, self.backlog = self.backlog, b""
+            return chunk
+        return self._read(wait)
+
+    def _read(self, wait: float) -> bytes:
+        ready, _, _ = select.select([self.master], [], [], wait)
+        if not ready:
+            return b""
+        try:
+            chunk = os.read(self.master, 65536)
+        except OSError:  # EIO: nothing holds the slave side any more
+            time.sleep(wait)
+            return b""
+        self.log.write(chunk)
+        self.log.flush()
+        return chunk
+
+    def type(self, text: bytes, pause: float) -> None:
+        if pause <= 0:
+            os.write(self.master, text)
+            return
+        for b in text:
+            os.write(self.master, bytes([b]))
+            # Keep reading meanwhile: the emulator must not wait on a full pty.
+            deadline = time.monotonic() + pause
+            while (left := deadline - time.monotonic()) > 0:
+                self.backlog += self._read(left)
+
+    def close(self) -> None:
+        # Output still queued in the pty (Bochs may have written it just before it
+        # was stopped) goes into the log too.
+        while self._read(0):
+            pass
+        self.log.close()
+        os.close(self.master)
+        os.close(self.slave)
+
+
 def boot(emulator: str, source: str, run_dir: str, timeout: float, until: str | None = None,
-         conf: str | None = None, cpus: int = 1, memory: int = 512) -> Result:
+         conf: str | None = None, cpus: int = 1, memory: int = 512,
+         sends: list[tuple[str, str]] | None = None) -> Result:
     """Boots `source` (boot tree or disk image) in `emulator`, with the serial
-    log in run_dir/serial.log (raw) and run_dir/serial.txt (cleaned)."""
+    log in run_dir/serial.log (raw) and run_dir/serial.txt (cleaned).
+
+    `sends` are (REGEX, TEXT) pairs, in order: once a cleaned serial line that
+    arrived after the previous send (for the first, any line) matches REGEX,
+    TEXT and a carriage return are typed into the serial console. With sends
+    the serial port is a pty (two-way); without, a file as before."""
     reason = missing(emulator)
     if reason:
         raise RigError(reason)
     until_re = re.compile(until) if until else None
+    pending = [(re.compile(rx), text.encode() + b"\r") for rx, text in (sends or [])]
     disk = prepare_disk(source, run_dir, conf)
     serial = os.path.join(run_dir, "serial.log")
     open(serial, "wb").close()
+    console = _PtySerial(serial) if sends else None
     if emulator == "qemu":
-        argv = qemu_argv(disk, ["-serial", f"file:{serial}", "-monitor", "none"], cpus, memory)
+        port = console.name if console else f"file:{serial}"
+        argv = qemu_argv(disk, ["-serial", port, "-monitor", "none"], cpus, memory)
     else:
-        write_bochsrc(run_dir, disk, "enabled=1, mode=file, dev=serial.log", cpus, memory)
+        com1 = f"mode=term, dev={console.name}" if console else "mode=file, dev=serial.log"
+        write_bochsrc(run_dir, disk, f"enabled=1, {com1}", cpus, memory)
         argv = bochs_argv()
     # coreutils timeout is a second line of defence: it ends the emulator even
     # if this process dies without cleaning up.
@@ -286,44 +378,57 @@ def boot(emulator: str, source: str, run_dir: str, timeout: float, until: str | 
     with open(os.path.join(run_dir, "emulator.out"), "wb") as out:
         with _live_lock:
             start = time.monotonic()
-            p = subprocess.Popen(argv, cwd=run_dir, stdin=subprocess.DEVNULL, stdout=out,
-                                 stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            try:
+                p = subprocess.Popen(argv, cwd=run_dir, stdin=subprocess.DEVNULL, stdout=out,
+                                     stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            except OSError:
+                if console:
+                    console.close()
+                raise
             _live.add(p)
     with open(os.path.join(run_dir, "command"), "w") as f:
         f.write(" ".join(argv) + "\n")
 
     buf, checked, app_seconds, outcome, matched = b"", 0, None, "timeout", None
+    sent_at, sent_checked = 0, 0  # where the output after the last send starts; lines seen of it
+    reader = console or _FileSerial(serial)
     try:
-        with open(serial, "rb") as f:
-            while True:
-                exited = p.poll() is not None
-                now = time.monotonic() - start
-                chunk = f.read()
-                if chunk:
-                    buf += chunk
-                    lines = clean_lines(buf)
-                    # The last line may be incomplete (a prompt): look at it again next time.
-                    for line in lines[checked:]:
-                        if app_seconds is None and APP_STARTED.search(line):
-                            app_seconds = now
-                        if until_re and until_re.search(line):
-                            outcome, matched = "until", line
-                            break
-                    checked = max(len(lines) - 1, 0)
-                if matched is not None:
-                    break
-                if exited:
-                    outcome = "exited"
-                    break
-                if now >= timeout:
-                    break
-                time.sleep(0.1)
+        while True:
+            exited = p.poll() is not None
+            now = time.monotonic() - start
+            chunk = reader.read(0.1)
+            if chunk:
+                buf += chunk
+                lines = clean_lines(buf)
+                # The last line may be incomplete (a prompt): look at it again next time.
+                for line in lines[checked:]:
+                    if app_seconds is None and APP_STARTED.search(line):
+                        app_seconds = now
+                    if until_re and until_re.search(line):
+                        outcome, matched = "until", line
+                        break
+                checked = max(len(lines) - 1, 0)
+                while pending and matched is None:
+                    fresh = clean_lines(buf[sent_at:])
+                    if not any(pending[0][0].search(l) for l in fresh[sent_checked:]):
+                        sent_checked = max(len(fresh) - 1, 0)
+                        break
+                    sent_at, sent_checked = len(buf), 0
+                    console.type(pending.pop(0)[1], SEND_BYTE_PAUSE)
+            if matched is not None:
+                break
+            if exited:
+                outcome = "exited"
+                break
+            if now >= timeout:
+                break
     finally:
         seconds = time.monotonic() - start
         if p.poll() is None:
             _stop(p)
         with _live_lock:
             _live.discard(p)
+        reader.close()
     with open(serial, "rb") as f:
         raw = f.read()
     lines = clean_lines(raw)
@@ -335,7 +440,8 @@ def boot(emulator: str, source: str, run_dir: str, timeout: float, until: str | 
     if status is not None and status < 0:
         status = 128 - status
     note = _last_words(emulator, run_dir) if outcome == "exited" else None
-    return Result(outcome, seconds, app_seconds, status, run_dir, serial, lines, matched, note)
+    return Result(outcome, seconds, app_seconds, status, run_dir, serial, lines, matched, note,
+                  len(sends or []) - len(pending))
 
 
 def _last_words(emulator: str, run_dir: str) -> str | None:
