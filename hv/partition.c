@@ -95,7 +95,15 @@ static bool partition_build_vcpus(struct partition *p)
 		v->partition = p;
 		v->index = i;
 		v->state = VCPU_STOPPED;
+		/*
+		 * VPID 0 belongs to VMX root operation. A VPID used again after
+		 * the wrap is safe: its partition's combined mappings were
+		 * flushed with its EPT (INVEPT, SDM 29.4.3.1).
+		 */
 		v->vpid = next_vpid++;
+		if (next_vpid == 0) {
+			next_vpid = 1;
+		}
 		vcpu_msrs_reset(v);
 		p->vcpu_count = i + 1;
 		if (!vmx_vcpu_create(v, p->config->entry)) {
