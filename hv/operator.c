@@ -90,13 +90,8 @@ static bool operator_start(void *ctx, unsigned int index, char *error, size_t er
 /** shell_backend.force_stop (and stop, until guests get a power button). */
 static bool operator_stop(void *ctx, unsigned int index, char *error, size_t error_size)
 {
-	struct partition *p = operator_partition(index);
-
-	if (p->state == PARTITION_READY) {
-		p->state = PARTITION_STOPPED;
-		return true;
-	}
-	partition_stop(p, "stopped by the operator");
+	/* Built but never started, or running: either way its RAM goes back. */
+	partition_stop(operator_partition(index), "stopped by the operator");
 	return true;
 }
 
