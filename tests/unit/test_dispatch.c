@@ -39,6 +39,7 @@
 #include "hv/log.h"
 #include "hv/phys.h"
 #include "tests/unit/support/fake_phys.h"
+#include "tests/unit/support/console_capture.h"
 #include "tests/unit/support/fake_vmcs.h"
 
 /* The partition every test runs in. */
@@ -87,26 +88,8 @@
 /* A port no device claims (the POST code port). */
 #define UNCLAIMED_PORT 0x80
 
-/* Everything the console sinks received, NUL-terminated. */
-struct capture {
-	char text[32768];
-	size_t length;
-};
-
-static struct capture captured;
 static struct partition_config test_config;
 static struct partition test_partition;
-
-/** The console sink of the tests: appends to captured. */
-static void capture_sink(void *ctx, const char *buf, size_t len)
-{
-	struct capture *c = ctx;
-
-	assert_true(len < sizeof(c->text) - c->length);
-	memcpy(c->text + c->length, buf, len);
-	c->length += len;
-	c->text[c->length] = '\0';
-}
 
 /* The faked host CPUID (see the top): its answers, and how often it was asked. */
 #define FAKE_HOST_ECX 0x12345678U
@@ -246,9 +229,7 @@ static int setup(void **state)
 	fake_lapic_eoi_count = 0;
 	fake_host_nmi_count = 0;
 	fake_phys_init_with_allocator(ARENA_SIZE);
-	memset(&captured, 0, sizeof(captured));
-	console_set_sink(CONSOLE_SINK_SERIAL, capture_sink, &captured);
-	console_set_sink(CONSOLE_SINK_FIRMWARE, NULL, NULL);
+	console_capture_start();
 	log_set_level(LOG_INFO);
 	reset_config();
 	reset_partition();
@@ -262,7 +243,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fake_cpuid_stop();
-	console_set_sink(CONSOLE_SINK_SERIAL, NULL, NULL);
+	console_capture_stop();
 	fake_phys_fini();
 	return 0;
 }

@@ -36,6 +36,7 @@
 #include "hv/vcpu_regs.h"
 #include "hv/vdev_test.h"
 #include "tests/unit/support/fake_phys.h"
+#include "tests/unit/support/console_capture.h"
 #include "tests/unit/support/fake_vmcs.h"
 
 /* The partition every test runs in: RAM at 0-640K and 1M-3M. */
@@ -101,27 +102,9 @@
 /* What every register holds before an instruction: register i is SENTINEL * (i + 1). */
 #define SENTINEL 0x0101010101010101ULL
 
-/* Everything the console sinks received, NUL-terminated. */
-struct capture {
-	char text[16384];
-	size_t length;
-};
-
-static struct capture captured;
 static struct partition_config test_config;
 static struct partition test_partition;
 static uint64_t next_page_table;
-
-/** The console sink of the tests: appends to captured. */
-static void capture_sink(void *ctx, const char *buf, size_t len)
-{
-	struct capture *c = ctx;
-
-	assert_true(len < sizeof(c->text) - c->length);
-	memcpy(c->text + c->length, buf, len);
-	c->length += len;
-	c->text[c->length] = '\0';
-}
 
 /** Gives the partition RAM from the fake arena, laid out as a real one, zeroed. */
 static void give_partition_ram(void)
@@ -189,9 +172,7 @@ static int setup(void **state)
 {
 	fake_vmcs_reset();
 	fake_phys_init_with_allocator(ARENA_SIZE);
-	memset(&captured, 0, sizeof(captured));
-	console_set_sink(CONSOLE_SINK_SERIAL, capture_sink, &captured);
-	console_set_sink(CONSOLE_SINK_FIRMWARE, NULL, NULL);
+	console_capture_start();
 	log_set_level(LOG_INFO);
 	reset_partition();
 	guest_mode_32bit();
@@ -204,7 +185,7 @@ static int setup(void **state)
 /** Removes the sink and the arena. */
 static int teardown(void **state)
 {
-	console_set_sink(CONSOLE_SINK_SERIAL, NULL, NULL);
+	console_capture_stop();
 	fake_phys_fini();
 	return 0;
 }

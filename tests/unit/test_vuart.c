@@ -13,6 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tests/unit/support/console_capture.h"
+
 #include "hv/console.h"
 #include "hv/vuart.h"
 
@@ -35,34 +37,12 @@
 #define T_MCR_LOOP 0x10
 #define T_MSR_CTS_DSR_DCD 0xb0
 
-/* Everything the console sink received, NUL-terminated. */
-struct capture {
-	char text[8192];
-	size_t length;
-	unsigned int writes;
-};
-
-static struct capture captured;
 static struct vuart uart;
-
-/** The console sink of the tests: appends to captured. */
-static void capture_sink(void *ctx, const char *buf, size_t len)
-{
-	struct capture *c = ctx;
-
-	assert_true(len < sizeof(c->text) - c->length);
-	memcpy(c->text + c->length, buf, len);
-	c->length += len;
-	c->text[c->length] = '\0';
-	c->writes++;
-}
 
 /** A fresh UART and an empty capture. */
 static int setup(void **state)
 {
-	memset(&captured, 0, sizeof(captured));
-	console_set_sink(CONSOLE_SINK_SERIAL, capture_sink, &captured);
-	console_set_sink(CONSOLE_SINK_FIRMWARE, NULL, NULL);
+	console_capture_start();
 	memset(&uart, 0x5a, sizeof(uart));
 	vuart_init(&uart, UART_NAME, NULL);
 	return 0;
@@ -71,7 +51,7 @@ static int setup(void **state)
 /** Removes the sink. */
 static int teardown(void **state)
 {
-	console_set_sink(CONSOLE_SINK_SERIAL, NULL, NULL);
+	console_capture_stop();
 	return 0;
 }
 
