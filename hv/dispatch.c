@@ -129,7 +129,7 @@ static enum exit_result exit_skip_instruction(struct vcpu *vcpu, const struct vm
 static enum exit_result exit_handle_ept_violation(struct vcpu *vcpu, const struct vm_exit *exit)
 {
 	uint64_t q = exit->qualification;
-	gpa_t gpa = gpa_init(vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS));
+	gpa_t gpa = exit->gpa;
 
 	if (mmio_map_find(&vcpu->partition->mmio, gpa) != NULL) {
 		return (enum exit_result)mmio_emulate(vcpu, exit, gpa);
@@ -157,7 +157,7 @@ static enum exit_result exit_handle_ept_misconfig(struct vcpu *vcpu, const struc
 		       exit_reason_name(exit->reason), exit->reason,
 		       (unsigned long long)vmcs_readl(VMCS_EXIT_QUALIFICATION),
 		       (unsigned long long)exit->guest_rip,
-		       (unsigned long long)vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS));
+		       (unsigned long long)gpa_addr(exit->gpa));
 	return EXIT_STOPPED;
 }
 
@@ -237,9 +237,7 @@ static void exit_record(struct vcpu *vcpu, const struct vm_exit *exit)
 	r->reason = exit->full_reason;
 	r->qualification = exit->qualification;
 	r->guest_rip = exit->guest_rip;
-	/* The GPA field is meaningful only for EPT exits (SDM 28.2.1). */
-	r->gpa = exit->reason == EXIT_REASON_EPT_VIOLATION || exit->reason == EXIT_REASON_EPT_MISCONFIG
-		 ? vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS) : 0;
+	r->gpa = gpa_addr(exit->gpa);
 }
 
 /**
@@ -280,6 +278,10 @@ enum exit_result exit_dispatch(struct vcpu *vcpu)
 	exit.reason = exit_reason_basic(exit.full_reason);
 	if (exit.reason < EXIT_REASON_COUNT && exit_uses_qualification[exit.reason]) {
 		exit.qualification = vmcs_readl(VMCS_EXIT_QUALIFICATION);
+	}
+	/* The GPA field is meaningful only for EPT exits (SDM 28.2.1). */
+	if (exit.reason == EXIT_REASON_EPT_VIOLATION || exit.reason == EXIT_REASON_EPT_MISCONFIG) {
+		exit.gpa = gpa_init(vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS));
 	}
 	exit_record(vcpu, &exit);
 	vcpu->exit_count++;

@@ -25,6 +25,7 @@ struct vm_exit {
 	uint32_t reason;          /* basic exit reason */
 	uint64_t qualification;   /* 0 unless the reason's handler uses it */
 	uint64_t guest_rip;
+	gpa_t gpa;                /* EPT violations and misconfigurations only */
 };
 
 /** A handler for one basic exit reason. */

@@ -40,6 +40,7 @@
 #include "hv/phys.h"
 #include "tests/unit/support/fake_phys.h"
 #include "tests/unit/support/console_capture.h"
+#include "tests/unit/support/test_vcpu.h"
 #include "tests/unit/support/fake_vmcs.h"
 
 /* The partition every test runs in. */
@@ -176,24 +177,10 @@ static void reset_partition(void)
 	vuart_init(&p->uart, test_config.name, NULL);
 }
 
-/** Gives the partition RAM from the fake arena, laid out as a real one. */
+/** Gives the partition its RAM (two regions), zeroed. */
 static void give_partition_ram(void)
 {
-	struct partition *p = &test_partition;
-	struct guest_region regions[LAYOUT_MAX_GUEST_RAM_REGIONS];
-	size_t count = layout_guest_ram(PART_MEMORY, regions, ARRAY_SIZE(regions));
-
-	assert_int_equal(count, 2);
-	for (size_t i = 0; i < count; i++) {
-		struct partition_ram *r = &p->ram[i];
-
-		assert_true(alloc_pages(regions[i].size / PAGE_SIZE, 1,
-					OWNER_PARTITION(PART_ID), &r->hpa));
-		r->gpa = regions[i].base;
-		r->size = regions[i].size;
-		memset(hpa_to_ptr(r->hpa), 0, r->size);
-	}
-	p->ram_count = count;
+	assert_int_equal(test_give_partition_ram(&test_partition, PART_ID, PART_MEMORY), 2);
 }
 
 /** Guest state of a flat 32-bit protected-mode guest at CPL 0. */

@@ -37,6 +37,7 @@
 #include "hv/vdev_test.h"
 #include "tests/unit/support/fake_phys.h"
 #include "tests/unit/support/console_capture.h"
+#include "tests/unit/support/test_vcpu.h"
 #include "tests/unit/support/fake_vmcs.h"
 
 /* The partition every test runs in: RAM at 0-640K and 1M-3M. */
@@ -106,24 +107,10 @@ static struct partition_config test_config;
 static struct partition test_partition;
 static uint64_t next_page_table;
 
-/** Gives the partition RAM from the fake arena, laid out as a real one, zeroed. */
+/** Gives the partition its RAM (two regions), zeroed. */
 static void give_partition_ram(void)
 {
-	struct partition *p = &test_partition;
-	struct guest_region regions[LAYOUT_MAX_GUEST_RAM_REGIONS];
-	size_t count = layout_guest_ram(PART_MEMORY, regions, ARRAY_SIZE(regions));
-
-	assert_int_equal(count, 2);
-	for (size_t i = 0; i < count; i++) {
-		struct partition_ram *r = &p->ram[i];
-
-		assert_true(alloc_pages(regions[i].size / PAGE_SIZE, 1, OWNER_PARTITION(PART_ID),
-					&r->hpa));
-		r->gpa = regions[i].base;
-		r->size = regions[i].size;
-		memset(hpa_to_ptr(r->hpa), 0, r->size);
-	}
-	p->ram_count = count;
+	assert_int_equal(test_give_partition_ram(&test_partition, PART_ID, PART_MEMORY), 2);
 }
 
 /** A running one-vCPU partition with RAM, a UART and the test device. */

@@ -14,4 +14,11 @@ extern struct partition_config test_vcpu_config;
 /** Resets the fake VMCS and a running partition named @name; returns vCPU 0. */
 struct vcpu *test_vcpu_setup(const char *name);
 
+/**
+ * Gives @p @bytes of zeroed RAM from the fake arena (fake_phys.h), one piece
+ * per region of the partition layout, owned by partition @id; returns how
+ * many pieces.
+ */
+size_t test_give_partition_ram(struct partition *p, unsigned int id, uint64_t bytes);
+
 #endif /* TESSERA_TESTS_UNIT_SUPPORT_TEST_VCPU_H */
