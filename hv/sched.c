@@ -11,9 +11,6 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/vmx.h"
 
-/* A time slice, in TSC ticks. */
-#define SCHED_SLICE_TSC 4000000ULL
-
 /** The next runnable vCPU after the cursor, or NULL when none can run. */
 static struct vcpu *sched_pick_next(void)
 {

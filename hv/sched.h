@@ -7,6 +7,9 @@
 
 #include "hv/types.h"
 
+/* A time slice, in TSC ticks: also the VMX-preemption timer's bound. */
+#define SCHED_SLICE_TSC 4000000ULL
+
 /** Runs vCPUs on this CPU forever. */
 NORETURN void sched_run(void);
 

@@ -13,6 +13,7 @@
 #include "hv/alloc.h"
 #include "hv/log.h"
 #include "hv/phys.h"
+#include "hv/sched.h"
 #include "hv/string.h"
 
 #define AR_CODE32   0xc09b   /* present, S, DPL0, execute/read accessed, D, G */
@@ -23,12 +24,6 @@
 #define GUEST_SEL_DATA 0x10
 #define GUEST_PAT_DEFAULT 0x0007040600070406ULL /* the power-on PAT */
 #define DR7_RESERVED_ONE 0x400
-/*
- * The VMX-preemption timer restarts from this field at every VM entry, so it
- * only bounds how long a guest runs without any exit; the scheduler measures
- * the time slice itself (hv/sched.c).
- */
-#define PREEMPTION_TIMER_SLICE_TSC 4000000ULL
 
 extern const char vmx_exit_stub[];
 
@@ -61,9 +56,13 @@ static bool vmcs_write_controls(const struct vcpu *vcpu)
 	if (cfg->has_vpid) {
 		ok &= vmcs_write16(VMCS_VPID, vcpu->vpid);
 	}
+	/*
+	 * The timer restarts from this value at every VM entry, so it only
+	 * bounds a guest that never exits; hv/sched.c measures the slice.
+	 */
 	if (cfg->has_preemption_timer) {
 		ok &= vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
-				   PREEMPTION_TIMER_SLICE_TSC >> cfg->preemption_timer_rate);
+				   SCHED_SLICE_TSC >> cfg->preemption_timer_rate);
 	}
 	return ok;
 }
