@@ -8,6 +8,7 @@
  */
 #include "boot/efi_boot.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/tsc.h"
 #include "arch/x86/vmx.h"
 #include "hv/log.h"
 
@@ -16,6 +17,27 @@
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st);
 
 static struct boot_info boot_info;
+
+/* How long the TSC is watched against the firmware's timer when CPUID is silent. */
+#define TSC_CALIBRATION_US 50000
+
+/**
+ * The TSC frequency: from CPUID when the CPU reports it, otherwise measured
+ * across the firmware's Stall(), whose timer is the only calibrated clock
+ * Tessera can trust before it owns the machine.
+ */
+static uint64_t boot_tsc_hz(EFI_SYSTEM_TABLE *st)
+{
+	uint64_t hz = tsc_hz_from_cpuid();
+	uint64_t start;
+
+	if (hz != 0) {
+		return hz;
+	}
+	start = cpu_rdtsc();
+	uefi_call_wrapper(st->BootServices->Stall, 1, TSC_CALIBRATION_US);
+	return (cpu_rdtsc() - start) * (1000000 / TSC_CALIBRATION_US);
+}
 
 /** Reports one configuration error on the console. */
 static void boot_report_config_error(void *ctx, const char *message)
@@ -89,8 +111,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		  (unsigned long long)boot_info.entry_tsc,
 		  (unsigned long long)(cpu_rdtsc() - loading_started));
 	boot_info.acpi_rsdp = efi_find_acpi_rsdp(st);
-	log_info("taking over the machine (ACPI RSDP at %#llx)",
-		 (unsigned long long)boot_info.acpi_rsdp);
+	boot_info.tsc_hz = boot_tsc_hz(st);
+	log_info("taking over the machine (ACPI RSDP at %#llx, TSC %llu kHz)",
+		 (unsigned long long)boot_info.acpi_rsdp,
+		 (unsigned long long)(boot_info.tsc_hz / 1000));
 	efi_console_stop();
 	if (!efi_exit_boot_services(image, &boot_info)) {
 		efi_console_start(st);

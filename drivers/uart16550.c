@@ -21,9 +21,6 @@
 #define UART_LCR_DLAB 0x80
 #define UART_FCR_ENABLE_CLEAR 0x07
 #define UART_MCR_DTR_RTS_OUT2 0x0b
-#define UART_LSR_DATA_READY 0x01
-#define UART_LSR_THRE 0x20
-#define UART_LSR_TEMT 0x40
 
 #define UART_CLOCK_DIVIDEND 115200
 /* Bounds every wait so that a missing UART cannot hang the hypervisor. */
@@ -47,6 +44,7 @@ bool uart16550_init(struct uart16550 *uart, uint16_t port, uint32_t baud)
 
 	uart->port = port;
 	uart->baud = baud;
+	uart->errors = (struct uart16550_errors){ 0, 0, 0, 0 };
 	if (!uart16550_probe(port) || baud == 0) {
 		return false;
 	}
@@ -61,11 +59,31 @@ bool uart16550_init(struct uart16550 *uart, uint16_t port, uint32_t baud)
 	return true;
 }
 
+/**
+ * Counts the receive errors in a value read from LSR. The 16550 clears OE,
+ * PE, FE and BI when LSR is read (16550D data sheet, LSR bits 1-4), so each
+ * error is seen exactly once, whichever read saw it.
+ */
+uint8_t uart16550_note_line_status(struct uart16550 *uart, uint8_t lsr)
+{
+	uart->errors.overruns += (lsr & UART_LSR_OVERRUN) != 0;
+	uart->errors.parity_errors += (lsr & UART_LSR_PARITY_ERROR) != 0;
+	uart->errors.framing_errors += (lsr & UART_LSR_FRAMING_ERROR) != 0;
+	uart->errors.breaks += (lsr & UART_LSR_BREAK) != 0;
+	return lsr;
+}
+
+/** Reads LSR, counting the receive errors it reports. */
+static uint8_t uart16550_read_lsr(struct uart16550 *uart)
+{
+	return uart16550_note_line_status(uart, cpu_inb(uart->port + UART_LSR));
+}
+
 /** Waits (bounded) until the line status register shows @mask. */
-static void uart16550_wait(const struct uart16550 *uart, uint8_t mask)
+static void uart16550_wait(struct uart16550 *uart, uint8_t mask)
 {
 	for (unsigned int i = 0; i < UART_SPIN_LIMIT; i++) {
-		if ((cpu_inb(uart->port + UART_LSR) & mask) != 0) {
+		if ((uart16550_read_lsr(uart) & mask) != 0) {
 			return;
 		}
 		cpu_relax();
@@ -73,14 +91,14 @@ static void uart16550_wait(const struct uart16550 *uart, uint8_t mask)
 }
 
 /** Sends one byte once the transmit holding register is empty. */
-static void uart16550_putc(const struct uart16550 *uart, char c)
+static void uart16550_putc(struct uart16550 *uart, char c)
 {
 	uart16550_wait(uart, UART_LSR_THRE);
 	cpu_outb(uart->port + UART_THR, (uint8_t)c);
 }
 
 /** Sends bytes, turning a bare "\n" into "\r\n"; waits for room before each byte. */
-void uart16550_write(const struct uart16550 *uart, const char *buf, size_t len)
+void uart16550_write(struct uart16550 *uart, const char *buf, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		if (buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r')) {
@@ -91,16 +109,16 @@ void uart16550_write(const struct uart16550 *uart, const char *buf, size_t len)
 }
 
 /** Returns a received byte, or -1 when none is waiting. */
-int uart16550_try_read(const struct uart16550 *uart)
+int uart16550_try_read(struct uart16550 *uart)
 {
-	if ((cpu_inb(uart->port + UART_LSR) & UART_LSR_DATA_READY) == 0) {
+	if ((uart16550_read_lsr(uart) & UART_LSR_DATA_READY) == 0) {
 		return -1;
 	}
 	return cpu_inb(uart->port + UART_RBR);
 }
 
 /** Waits until every byte has left the shift register. */
-void uart16550_flush(const struct uart16550 *uart)
+void uart16550_flush(struct uart16550 *uart)
 {
 	uart16550_wait(uart, UART_LSR_TEMT);
 }

@@ -40,6 +40,7 @@ struct boot_file {
 struct boot_info {
 	uint64_t entry_tsc;       /* TSC at efi_main's first instruction */
 	uint64_t acpi_rsdp;       /* physical address, 0 when none */
+	uint64_t tsc_hz;          /* TSC ticks per second */
 	struct tessera_config config;
 	struct boot_file images[CONFIG_MAX_PARTITIONS]; /* per config partition */
 	struct boot_mem_region memory[BOOT_MEM_MAX_REGIONS];

@@ -58,6 +58,8 @@ enum partition_key {
 	KEY_AUTOSTART,
 	KEY_TEST_DEVICE,
 	KEY_IOPORTS,
+	KEY_CONSOLE_BUFFER,
+	KEY_STOP_TIMEOUT,
 	PARTITION_KEY_COUNT,
 };
 
@@ -602,6 +604,49 @@ static bool parse_test_device(struct parser *parser, struct span value)
 	return parse_yes_no(parser, value, "test_device", &parser->draft.config.test_device);
 }
 
+/** partition console_buffer: a size in [4K, 1M], in whole pages (it is allocated so). */
+static bool parse_console_buffer(struct parser *parser, struct span value)
+{
+	uint64_t bytes = 0;
+	enum number_status status = parse_size(value, &bytes);
+	const char *problem = NULL;
+
+	if (status == NUMBER_INVALID) {
+		problem = "is not a size (write e.g. 16K)";
+	} else if (status == NUMBER_TOO_LARGE || bytes > CONFIG_CONSOLE_BUFFER_MAX) {
+		problem = "is more than 1M";
+	} else if (bytes < CONFIG_CONSOLE_BUFFER_MIN) {
+		problem = "is less than 4K";
+	} else if (!IS_ALIGNED(bytes, KiB(4))) {
+		problem = "is not a multiple of 4K";
+	}
+	if (problem != NULL) {
+		report_problem(parser, parser->line, "console_buffer '%.*s' %s",
+			       SPAN_ARG(value), problem);
+		return false;
+	}
+	parser->draft.config.console_buffer_bytes = bytes;
+	return true;
+}
+
+/** partition stop_timeout: whole seconds, CONFIG_STOP_TIMEOUT_MIN.._MAX. */
+static bool parse_stop_timeout(struct parser *parser, struct span value)
+{
+	uint64_t seconds;
+
+	if (!expect_number(parser, "stop_timeout", value, &seconds)) {
+		return false;
+	}
+	if (seconds < CONFIG_STOP_TIMEOUT_MIN || seconds > CONFIG_STOP_TIMEOUT_MAX) {
+		report_problem(parser, parser->line,
+			       "stop_timeout '%.*s' is out of range (%d..%d seconds)",
+			       SPAN_ARG(value), CONFIG_STOP_TIMEOUT_MIN, CONFIG_STOP_TIMEOUT_MAX);
+		return false;
+	}
+	parser->draft.config.stop_timeout_s = (uint32_t)seconds;
+	return true;
+}
+
 /*
  * Ports that never reach the hardware from a partition, whatever ioports
  * says: each belongs to the host or to every partition at once. The lowest
@@ -759,6 +804,11 @@ static bool parse_ioports(struct parser *parser, struct span value)
 	unsigned int count = 0;
 	struct span rest = value;
 
+	/* "none", as config_setting_at() writes the default. */
+	if (span_equals(value, "none")) {
+		config->ioport_count = 0;
+		return true;
+	}
 	for (;;) {
 		size_t comma = span_find(rest, ',');
 		struct span entry = span_trim(span_make(rest.start, comma));
@@ -808,6 +858,8 @@ static const struct key_handler partition_keys[PARTITION_KEY_COUNT] = {
 	[KEY_AUTOSTART] = { "autostart", parse_autostart },
 	[KEY_TEST_DEVICE] = { "test_device", parse_test_device },
 	[KEY_IOPORTS] = { "ioports", parse_ioports },
+	[KEY_CONSOLE_BUFFER] = { "console_buffer", parse_console_buffer },
+	[KEY_STOP_TIMEOUT] = { "stop_timeout", parse_stop_timeout },
 };
 
 /** Whether the partition being read has a valid value for key. */
@@ -1103,6 +1155,8 @@ static void begin_partition(struct parser *parser, struct span name)
 	draft->config.vcpus = 1;
 	draft->config.on_crash = CRASH_STOP;
 	draft->config.autostart = true;
+	draft->config.console_buffer_bytes = CONFIG_DEFAULT_CONSOLE_BUFFER;
+	draft->config.stop_timeout_s = CONFIG_DEFAULT_STOP_TIMEOUT;
 	draft->config.line = parser->line;
 	parser->section = SECTION_PARTITION;
 }
@@ -1251,4 +1305,133 @@ unsigned int config_parse(const char *file_name, const char *text,
 	finish_section(&parser);
 	check_port_owners(&parser);
 	return out->error_count;
+}
+
+/* ------------------------------------------------------------------------
+ * The settings in effect, for the operator's "config"
+ * ------------------------------------------------------------------------ */
+
+/** Writes a size as the parser reads it: the largest exact suffix, e.g. 16M. */
+static void format_size(char *out, size_t size, uint64_t bytes)
+{
+	static const char suffixes[] = { 'G', 'M', 'K' };
+	static const unsigned int shifts[] = { 30, 20, 10 };
+
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+		if (bytes != 0 && IS_ALIGNED(bytes, 1ULL << shifts[i])) {
+			format_snprintf(out, size, "%llu%c", (unsigned long long)(bytes >> shifts[i]),
+					suffixes[i]);
+			return;
+		}
+	}
+	format_snprintf(out, size, "%llu", (unsigned long long)bytes);
+}
+
+/** Writes an ioports list as the parser reads it, or "none". */
+static void format_ioports(char *out, size_t size, const struct partition_config *p)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	if (p->ioport_count == 0) {
+		strlcpy(out, "none", size);
+		return;
+	}
+	for (unsigned int i = 0; i < p->ioport_count && used < size; i++) {
+		char text[RANGE_TEXT_MAX];
+		int n = format_snprintf(out + used, size - used, "%s%s", i > 0 ? ", " : "",
+					range_text(p->ioports[i], text));
+
+		used += n > 0 ? (size_t)n : 0;
+	}
+}
+
+/** Writes the [tessera] key number @key; false past the last. */
+static bool tessera_setting(const struct tessera_config *config, unsigned int key,
+			    struct config_setting *out)
+{
+	static const char *const levels[] = { "error", "warn", "info", "debug" };
+
+	if (key >= TESSERA_KEY_COUNT) {
+		return false;
+	}
+	strlcpy(out->section, "tessera", sizeof(out->section));
+	out->key = tessera_keys[key].name;
+	switch ((enum tessera_key)key) {
+	case KEY_SERIAL_PORT:
+		format_snprintf(out->value, sizeof(out->value), "0x%x", config->serial_port);
+		break;
+	case KEY_SERIAL_BAUD:
+		format_snprintf(out->value, sizeof(out->value), "%u", config->serial_baud);
+		break;
+	default:
+		strlcpy(out->value, (unsigned int)config->loglevel < ARRAY_SIZE(levels) ?
+			levels[config->loglevel] : "info", sizeof(out->value));
+		break;
+	}
+	return true;
+}
+
+/** Writes key @key of partition @p. */
+static void partition_setting(const struct partition_config *p, enum partition_key key,
+			      struct config_setting *out)
+{
+	char *value = out->value;
+	size_t size = sizeof(out->value);
+
+	format_snprintf(out->section, sizeof(out->section), "partition %s", p->name);
+	out->key = partition_keys[key].name;
+	switch (key) {
+	case KEY_MEMORY:
+		format_size(value, size, p->memory_bytes);
+		break;
+	case KEY_IMAGE:
+		strlcpy(value, p->image, size);
+		break;
+	case KEY_ENTRY:
+	case KEY_LOAD:
+		format_snprintf(value, size, "0x%llx",
+				(unsigned long long)(key == KEY_ENTRY ? p->entry : p->load));
+		break;
+	case KEY_VCPUS:
+		format_snprintf(value, size, "%u", p->vcpus);
+		break;
+	case KEY_ON_CRASH:
+		strlcpy(value, p->on_crash == CRASH_RESTART ? "restart" : "stop", size);
+		break;
+	case KEY_AUTOSTART:
+	case KEY_TEST_DEVICE:
+		strlcpy(value, (key == KEY_AUTOSTART ? p->autostart : p->test_device) ? "yes" : "no",
+			size);
+		break;
+	case KEY_IOPORTS:
+		format_ioports(value, size, p);
+		break;
+	case KEY_CONSOLE_BUFFER:
+		format_size(value, size, p->console_buffer_bytes);
+		break;
+	default:
+		format_snprintf(value, size, "%u", p->stop_timeout_s);
+		break;
+	}
+}
+
+/** Fills *out with setting number @index of @config; false past the last. */
+bool config_setting_at(const struct tessera_config *config, unsigned int index,
+		       struct config_setting *out)
+{
+	unsigned int partition;
+
+	memset(out, 0, sizeof(*out));
+	if (index < TESSERA_KEY_COUNT) {
+		return tessera_setting(config, index, out);
+	}
+	index -= TESSERA_KEY_COUNT;
+	partition = index / PARTITION_KEY_COUNT;
+	if (partition >= config->partition_count) {
+		return false;
+	}
+	partition_setting(&config->partitions[partition],
+			  (enum partition_key)(index % PARTITION_KEY_COUNT), out);
+	return true;
 }

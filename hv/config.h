@@ -20,7 +20,10 @@
  *   on_crash = stop            # optional, stop | restart, default stop
  *   autostart = yes            # optional, yes | no, default yes
  *   test_device = no           # optional: the MMIO test device at 0xf0000000
- *   ioports = 0x2f8-0x2ff      # optional, ports passed to the hardware
+ *   ioports = 0x2f8-0x2ff      # optional, ports passed to the hardware, or none
+ *   console_buffer = 64K       # optional: console output kept, 4K..1M, 4K multiple
+ *   stop_timeout = 10          # optional: seconds from the power button to a
+ *                              #   forced stop, 1..3600, default 10
  *
  * Lines end in LF or CRLF and hold at most CONFIG_LINE_MAX characters; a
  * UTF-8 byte order mark at the very start is skipped. Keys, section keywords,
@@ -86,6 +89,19 @@
 #define CONFIG_DEFAULT_SERIAL_BAUD 115200
 #define CONFIG_DEFAULT_LOGLEVEL    LOG_INFO
 
+/** A partition's console ring: default and bounds (whole pages). */
+#define CONFIG_DEFAULT_CONSOLE_BUFFER KiB(64)
+#define CONFIG_CONSOLE_BUFFER_MIN     KiB(4)
+#define CONFIG_CONSOLE_BUFFER_MAX     MiB(1)
+
+/** Seconds from "stop NAME" (the power button) to a forced stop: default and bounds. */
+#define CONFIG_DEFAULT_STOP_TIMEOUT 10
+#define CONFIG_STOP_TIMEOUT_MIN     1
+#define CONFIG_STOP_TIMEOUT_MAX     3600
+
+/** Room for one setting's value as config_setting_at() writes it. */
+#define CONFIG_VALUE_MAX 256
+
 /** What to do when a partition crashes (triple fault, unhandled exit...). */
 enum crash_action {
 	CRASH_STOP,
@@ -121,6 +137,10 @@ struct partition_config {
 	 */
 	struct io_range ioports[CONFIG_MAX_IO_RANGES];
 	unsigned int ioport_count;
+	/* Bytes of console output kept; in [CONFIG_CONSOLE_BUFFER_MIN, _MAX], whole pages. */
+	uint64_t console_buffer_bytes;
+	/* CONFIG_STOP_TIMEOUT_MIN..CONFIG_STOP_TIMEOUT_MAX seconds. */
+	uint32_t stop_timeout_s;
 	/* Line of the [partition] header in the file, for later messages. */
 	unsigned int line;
 };
@@ -155,5 +175,21 @@ unsigned int config_parse(const char *file_name, const char *text,
 
 /** Sets the [tessera] defaults and empties the partition list and counts. */
 void config_set_defaults(struct tessera_config *out);
+
+/** One setting in effect, as the file would write it. */
+struct config_setting {
+	char section[CONFIG_NAME_MAX + 16]; /* "tessera" or "partition NAME" */
+	const char *key;
+	char value[CONFIG_VALUE_MAX];
+};
+
+/**
+ * Fills *out with setting number @index of @config: the [tessera] keys, then
+ * every key of each accepted partition, defaults included, in the order of
+ * the format above; false past the last. Values are written so that the
+ * parser reads them back to the same configuration.
+ */
+bool config_setting_at(const struct tessera_config *config, unsigned int index,
+		       struct config_setting *out);
 
 #endif /* TESSERA_HV_CONFIG_H */

@@ -14,6 +14,13 @@ struct console_sink {
 static struct console_sink console_sinks[CONSOLE_SINK_COUNT];
 static struct spinlock console_lock = SPINLOCK_INIT;
 static bool console_panic_mode;
+static const struct console_router *console_router;
+
+/** Installs (or with NULL removes) the router; @router must stay valid. */
+void console_set_router(const struct console_router *router)
+{
+	console_router = router;
+}
 
 /** Installs (or with fn = NULL removes) one output sink. */
 void console_set_sink(enum console_sink_id id, console_sink_fn fn, void *ctx)
@@ -32,8 +39,8 @@ static void console_emit(const char *buf, size_t len)
 	}
 }
 
-/** Writes "PREFIX: TEXT\n" as one unit; TEXT need not be terminated. */
-void console_write_line(const char *prefix, const char *text, size_t len)
+/** Writes "PREFIX: TEXT\n" to the sinks as one unit, TEXT cut into pieces if long. */
+static void console_emit_line(const char *prefix, const char *text, size_t len)
 {
 	char line[CONSOLE_LINE_MAX + 64];
 	size_t prefix_len = strnlen(prefix, 48);
@@ -78,4 +85,26 @@ void console_write_raw(const char *buf, size_t len)
 void console_enter_panic_mode(void)
 {
 	console_panic_mode = true;
+}
+
+/** Writes "PREFIX: TEXT\n" as one unit; TEXT need not be terminated. */
+void console_write_line(const char *prefix, const char *text, size_t len)
+{
+	const struct console_router *router = console_router;
+
+	if (router != NULL && !console_panic_mode && router->line(router->ctx, prefix, text, len)) {
+		return;
+	}
+	console_emit_line(prefix, text, len);
+}
+
+/** Writes one line of the hypervisor's log, "tessera: TEXT\n". */
+void console_write_log(const char *text, size_t len)
+{
+	const struct console_router *router = console_router;
+
+	if (router != NULL && !console_panic_mode && router->log(router->ctx, text, len)) {
+		return;
+	}
+	console_emit_line("tessera", text, len);
 }

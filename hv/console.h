@@ -2,6 +2,11 @@
  * The physical console: where every line of the hypervisor and of every
  * partition ends up. Lines are written whole under one lock, so output of
  * different CPUs and partitions never mixes within a line.
+ *
+ * Once the operator's shell runs, a router takes the finished lines instead
+ * (hv/operator.c): it shows them as events that clear and keep the prompt
+ * line, as JSON, or holds them while a partition's console is attached.
+ * Panic output never goes through the router.
  */
 #ifndef TESSERA_HV_CONSOLE_H
 #define TESSERA_HV_CONSOLE_H
@@ -24,8 +29,23 @@ typedef void (*console_sink_fn)(void *ctx, const char *buf, size_t len);
 /** Installs (or with fn = NULL removes) one output sink. */
 void console_set_sink(enum console_sink_id id, console_sink_fn fn, void *ctx);
 
+/** Takes finished lines instead of the sinks; each returns false to decline one. */
+struct console_router {
+	/* A partition's line: @prefix is its name; no newline in @text. */
+	bool (*line)(void *ctx, const char *prefix, const char *text, size_t len);
+	/* A line of the hypervisor's log, without "tessera: " and newline. */
+	bool (*log)(void *ctx, const char *text, size_t len);
+	void *ctx;
+};
+
+/** Installs (or with NULL removes) the router; @router must stay valid. */
+void console_set_router(const struct console_router *router);
+
 /** Writes "PREFIX: TEXT\n" as one unit; TEXT need not be terminated. */
 void console_write_line(const char *prefix, const char *text, size_t len);
+
+/** Writes one line of the hypervisor's log, "tessera: TEXT\n". */
+void console_write_log(const char *text, size_t len);
 
 /** Writes bytes as they are (the shell's echo and replies), under the lock. */
 void console_write_raw(const char *buf, size_t len);

@@ -8,6 +8,7 @@
  * forces CR3-load/store exiting; they are then a plain copy.
  */
 #include "hv/exit.h"
+#include "hv/vcpu_events.h"
 #include "hv/vcpu_regs.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/fpu.h"
@@ -91,18 +92,25 @@ static bool cr_mov_to(struct vcpu *vcpu, unsigned int cr, uint64_t value)
 		vmcs_writel(VMCS_GUEST_CR3, value);
 		return true;
 	case 4:
+		vcpu_cpuid_changed(vcpu); /* CPUID.1:ECX.OSXSAVE mirrors CR4 */
 		return cr_write_cr4(value);
 	case 8:
-		return (value >> 4) == 0; /* no TPR is virtualized yet: accepted, no effect */
+		/* Exits only without the TPR shadow; bits 63:4 are reserved (SDM 2.5). */
+		if ((value >> 4) != 0) {
+			return false;
+		}
+		vlapic_set_cr8(&vcpu->lapic, value);
+		vcpu_events_changed(vcpu);
+		return true;
 	default:
 		return false;
 	}
 }
 
 /** MOV from CRn (only CR3 and CR8 can exit for reads). */
-static uint64_t cr_mov_from(unsigned int cr)
+static uint64_t cr_mov_from(const struct vcpu *vcpu, unsigned int cr)
 {
-	return cr == 3 ? vmcs_readl(VMCS_GUEST_CR3) : 0;
+	return cr == 3 ? vmcs_readl(VMCS_GUEST_CR3) : vlapic_get_cr8(&vcpu->lapic);
 }
 
 /** Control-register exit: emulate, then skip the instruction or raise #GP(0). */
@@ -117,7 +125,7 @@ enum exit_result exit_handle_cr_access(struct vcpu *vcpu, const struct vm_exit *
 		ok = cr_mov_to(vcpu, CR_QUAL_NUMBER(q), vcpu_read_gpr(vcpu, CR_QUAL_GPR(q)));
 		break;
 	case CR_ACCESS_MOV_FROM:
-		vcpu_write_gpr(vcpu, CR_QUAL_GPR(q), cr_mov_from(CR_QUAL_NUMBER(q)));
+		vcpu_write_gpr(vcpu, CR_QUAL_GPR(q), cr_mov_from(vcpu, CR_QUAL_NUMBER(q)));
 		break;
 	case CR_ACCESS_CLTS:
 		ok = cr_write_cr0(cr0 & ~CR0_TS);
@@ -146,6 +154,7 @@ enum exit_result exit_handle_xsetbv(struct vcpu *vcpu, const struct vm_exit *exi
 	}
 	vcpu->xcr0 = value;
 	fpu_load_xcr0(value);
+	vcpu_cpuid_changed(vcpu); /* CPUID 0DH sizes the enabled state components */
 	vcpu_advance_rip(vcpu, exit);
 	return EXIT_RESUME;
 }

@@ -9,6 +9,8 @@
 #include "arch/x86/vmcs.h"
 #include "arch/x86/vmx.h"
 #include "hv/log.h"
+#include "hv/sched.h"
+#include "hv/vcpu_events.h"
 
 /** Logs the vCPU's last exits, oldest first, after a diagnosis line. */
 static void exit_log_recent(const struct vcpu *vcpu)
@@ -94,11 +96,21 @@ static enum exit_result exit_handle_exception_nmi(struct vcpu *vcpu, const struc
 	return exit_stop_unhandled(vcpu, exit);
 }
 
-/** The time slice is over. */
+/** A deadline of the scheduler passed: slice end, console tick or a virtual timer. */
 static enum exit_result exit_handle_preemption_timer(struct vcpu *vcpu,
 						     const struct vm_exit *exit)
 {
-	return EXIT_RESCHEDULE;
+	return sched_deadline_passed(vcpu);
+}
+
+/**
+ * Interrupt window, NMI window, TPR below threshold: the guest can now take
+ * an event it could not before; the entry path injects it.
+ */
+static enum exit_result exit_handle_event_window(struct vcpu *vcpu, const struct vm_exit *exit)
+{
+	vcpu->fast.entry_work |= VCPU_WORK_EVENTS;
+	return EXIT_RESUME;
 }
 
 /** HLT: with interrupts off the vCPU can never wake, so it is stopped. */
@@ -111,6 +123,16 @@ static enum exit_result exit_handle_hlt(struct vcpu *vcpu, const struct vm_exit 
 		return EXIT_STOPPED;
 	}
 	vcpu->state = VCPU_HALTED;
+	return EXIT_RESCHEDULE;
+}
+
+/**
+ * PAUSE-loop exiting: the guest spins, most likely on a lock held by a vCPU
+ * that is not running; skip the PAUSE and let the scheduler run another.
+ */
+static enum exit_result exit_handle_pause(struct vcpu *vcpu, const struct vm_exit *exit)
+{
+	vcpu_advance_rip(vcpu, exit);
 	return EXIT_RESCHEDULE;
 }
 
@@ -132,6 +154,8 @@ static enum exit_result exit_handle_ept_violation(struct vcpu *vcpu, const struc
 	gpa_t gpa = exit->gpa;
 
 	if (mmio_map_find(&vcpu->partition->mmio, gpa) != NULL) {
+		/* A device may have raised or cleared an interrupt or moved a timer. */
+		vcpu_events_changed(vcpu);
 		return (enum exit_result)mmio_emulate(vcpu, exit, gpa);
 	}
 
@@ -191,6 +215,10 @@ const exit_handler_fn exit_handlers[EXIT_REASON_COUNT] = {
 	[EXIT_REASON_EPT_MISCONFIG] = exit_handle_ept_misconfig,
 	[EXIT_REASON_PREEMPTION_TIMER] = exit_handle_preemption_timer,
 	[EXIT_REASON_XSETBV] = exit_handle_xsetbv,
+	[EXIT_REASON_PAUSE] = exit_handle_pause,
+	[EXIT_REASON_INTERRUPT_WINDOW] = exit_handle_event_window,
+	[EXIT_REASON_NMI_WINDOW] = exit_handle_event_window,
+	[EXIT_REASON_TPR_BELOW_THRESHOLD] = exit_handle_event_window,
 	[EXIT_REASON_MWAIT] = exit_inject_ud,   /* MONITOR/MWAIT are not offered (CPUID) */
 	[EXIT_REASON_MONITOR] = exit_inject_ud,
 };

@@ -64,6 +64,9 @@ enum exit_result exit_handle_xsetbv(struct vcpu *vcpu, const struct vm_exit *exi
 enum exit_result exit_handle_rdmsr(struct vcpu *vcpu, const struct vm_exit *exit);
 enum exit_result exit_handle_wrmsr(struct vcpu *vcpu, const struct vm_exit *exit);
 
+/** What CPUID answers depends on changed (CR4, XCR0, APIC base): forget cached answers. */
+void vcpu_cpuid_changed(struct vcpu *vcpu);
+
 /** Fills a vCPU's emulated MSRs (virtual MTRRs) with their power-on state. */
 void vcpu_msrs_reset(struct vcpu *vcpu);
 

@@ -4,6 +4,7 @@
  * outside the calling partition.
  */
 #include "hv/exit.h"
+#include "hv/exit_cache.h"
 #include "hv/hypercall_abi.h"
 #include "hv/vcpu_regs.h"
 #include "arch/x86/msr.h"
@@ -45,6 +46,25 @@ static int64_t hypercall_partition_info(struct vcpu *vcpu)
 	return TESSERA_HC_SUCCESS;
 }
 
+/**
+ * The calls whose results are constants of the partition's life (its id,
+ * size, the ABI version) are answered from the exit fast path next time.
+ */
+static void hypercall_remember(struct vcpu *vcpu, uint64_t call)
+{
+	struct exit_answer answer = { EXIT_CACHE_OUT_EAX | EXIT_CACHE_OUT_EBX,
+				      (uint32_t)vcpu->regs.rax, (uint32_t)vcpu->regs.rbx, 0, 0 };
+
+	if (call == TESSERA_HC_PARTITION_INFO) {
+		answer.outputs |= EXIT_CACHE_OUT_ECX | EXIT_CACHE_OUT_EDX;
+		answer.ecx = (uint32_t)vcpu->regs.rcx;
+		answer.edx = (uint32_t)vcpu->regs.rdx;
+	} else if (call != TESSERA_HC_VERSION) {
+		return;
+	}
+	exit_cache_store(vcpu, EXIT_REASON_VMCALL, (uint32_t)call, 0, &answer);
+}
+
 /** VMCALL exit: run the call named in RAX and return its status in RAX. */
 enum exit_result exit_handle_vmcall(struct vcpu *vcpu, const struct vm_exit *exit)
 {
@@ -78,6 +98,7 @@ enum exit_result exit_handle_vmcall(struct vcpu *vcpu, const struct vm_exit *exi
 		break;
 	}
 	vcpu->regs.rax = (uint64_t)status & mask;
+	hypercall_remember(vcpu, call);
 	vcpu_advance_rip(vcpu, exit);
 	return EXIT_RESUME;
 }

@@ -11,6 +11,12 @@
  *                    EBX, ECX, EDX = the 12-byte signature "TesseraHV\0\0\0",
  *                    EBX holding the first four characters, little-endian.
  *   leaf 0x40000001: EAX = TESSERA_HC_ABI_VERSION; EBX, ECX, EDX = 0.
+ *   leaf 0x40000010: EAX = the TSC frequency in kHz, EBX = the local APIC
+ *                    timer's input clock in kHz (the convention VMware
+ *                    introduced and KVM follows), ECX, EDX = 0. The TSC is
+ *                    invariant (CPUID 0x80000007 EDX bit 8) and the same
+ *                    values are in the architectural leaves 0x15 and 0x16.
+ *   leaves 0x40000002-0x4000000f read as zero.
  * A guest checks the signature before issuing any VMCALL: on another
  * hypervisor, or on bare metal, VMCALL means something else or raises #UD.
  *
@@ -103,8 +109,10 @@ enum tessera_hc_status {
 #define TESSERA_HC_CONSOLE_WRITE_MAX 4096
 
 /* CPUID leaves of the hypervisor range. */
-#define TESSERA_CPUID_LEAF_BASE 0x40000000U
-#define TESSERA_CPUID_LEAF_MAX  0x40000001U
+#define TESSERA_CPUID_LEAF_BASE    0x40000000U
+#define TESSERA_CPUID_LEAF_VERSION 0x40000001U
+#define TESSERA_CPUID_LEAF_TIMING  0x40000010U
+#define TESSERA_CPUID_LEAF_MAX     TESSERA_CPUID_LEAF_TIMING
 
 /*
  * The signature of leaf 0x40000000, "TesseraHV\0\0\0": as the three registers

@@ -30,5 +30,5 @@ void log_printf(enum log_level level, const char *fmt, ...)
 	if (n < 0) {
 		return;
 	}
-	console_write_line("tessera", text, MIN((size_t)n, sizeof(text) - 1));
+	console_write_log(text, MIN((size_t)n, sizeof(text) - 1));
 }

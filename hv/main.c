@@ -212,6 +212,7 @@ void hv_start(struct boot_info *info)
 
 	cpu_cli();
 	hv_console_init(&info->config);
+	sched_init(info->tsc_hz);
 	log_info("boot services ended; Tessera owns the machine");
 	lapic_quiesce();
 	phys_limit = hv_init_allocator(info);

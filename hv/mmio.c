@@ -100,13 +100,14 @@ static bool mmio_access(struct mmio_context *c, enum x86_segment seg, uint64_t o
 				     partition_phys_read, vcpu->partition, &gpa, &pf_error) == WALK_OK &&
 	    (region = mmio_map_find(&vcpu->partition->mmio, gpa)) != NULL) {
 		uint64_t at = gpa_addr(gpa) - gpa_addr(region->base);
+		void *device = region->device != NULL ? region->device : &vcpu->lapic;
 		uint64_t value = 0;
 
 		if (write) {
 			memcpy(&value, buf, size);
-			region->ops->write(region->device, at, value, size);
+			region->ops->write(device, at, value, size);
 		} else {
-			value = region->ops->read(region->device, at, size);
+			value = region->ops->read(device, at, size);
 			memcpy(buf, &value, size);
 		}
 		return true;

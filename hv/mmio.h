@@ -17,7 +17,11 @@ struct mmio_ops {
 	void (*write)(void *device, uint64_t offset, uint64_t value, unsigned int size);
 };
 
-/** One claimed range of a partition's guest-physical space. */
+/**
+ * One claimed range of a partition's guest-physical space. A NULL device is
+ * the accessing vCPU's own local APIC: the one device a PC has per CPU, all
+ * at the same address.
+ */
 struct mmio_region {
 	gpa_t base;
 	uint64_t size;

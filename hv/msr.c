@@ -10,6 +10,8 @@
  * (enabled, write-back by default) and keeps whatever valid values it writes.
  */
 #include "hv/exit.h"
+#include "hv/exit_cache.h"
+#include "hv/vcpu_events.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/vmx_defs.h"
@@ -18,10 +20,6 @@
 #define VMTRR_VARIABLE_COUNT 8
 #define VMTRR_PHYS_ADDR_BITS 46  /* the guest-physical width Tessera's EPT serves */
 #define MTRR_DEF_TYPE_VALID  (MTRR_DEF_TYPE_TYPE_MASK | MTRR_DEF_TYPE_FE | MTRR_DEF_TYPE_E)
-#define APIC_BASE_DEFAULT    0xfee00000ULL
-#define APIC_BASE_BSP        BIT(8)
-#define APIC_BASE_ENABLE     BIT(11)
-#define APIC_BASE_GUEST_WRITABLE APIC_BASE_ENABLE
 /* Fast strings on; branch-trace store and PEBS unavailable (SDM Vol. 4, 2.1). */
 #define MISC_ENABLE_GUEST    (BIT(0) | BIT(11) | BIT(12))
 
@@ -30,7 +28,6 @@ void vcpu_msrs_reset(struct vcpu *vcpu)
 {
 	struct mtrr_state *m = &vcpu->guest_mtrr;
 
-	vcpu->apic_base = APIC_BASE_DEFAULT | APIC_BASE_ENABLE | (vcpu->index == 0 ? APIC_BASE_BSP : 0);
 	vcpu->tsc_adjust = 0;
 
 	*m = (struct mtrr_state){ .enabled = true, .default_type = EPT_MT_WB,
@@ -61,8 +58,10 @@ static bool msr_read_platform(struct vcpu *vcpu, uint32_t msr, uint64_t *value)
 {
 	switch (msr) {
 	case MSR_IA32_APIC_BASE:
-		*value = vcpu->apic_base;
+		*value = vlapic_get_base(&vcpu->lapic);
 		return true;
+	case MSR_IA32_TSC_DEADLINE:
+		return vlapic_tsc_deadline_read(&vcpu->lapic, value);
 	case MSR_IA32_FEATURE_CONTROL:
 		*value = FEATURE_CONTROL_LOCK; /* locked with VMX off: no nesting */
 		return true;
@@ -76,8 +75,18 @@ static bool msr_read_platform(struct vcpu *vcpu, uint32_t msr, uint64_t *value)
 		*value = vcpu->tsc_adjust;
 		return true;
 	default:
-		return false;
+		/* The x2APIC registers; #GP unless the APIC is in x2APIC mode. */
+		return msr >= VLAPIC_X2APIC_MSR_FIRST && msr <= VLAPIC_X2APIC_MSR_LAST &&
+		       vlapic_msr_read(&vcpu->lapic, msr, value);
 	}
+}
+
+/** Moves the guest's TSC; the APIC's TSC-deadline timer counts in guest TSC too. */
+static void msr_set_tsc_offset(struct vcpu *vcpu, uint64_t offset)
+{
+	vmcs_write64(VMCS_TSC_OFFSET, offset);
+	vcpu->lapic.tsc_offset = offset;
+	vcpu_events_changed(vcpu);
 }
 
 /** Writes a platform MSR; false: #GP (read-only, reserved bits, no such MSR). */
@@ -85,24 +94,28 @@ static bool msr_write_platform(struct vcpu *vcpu, uint32_t msr, uint64_t value)
 {
 	switch (msr) {
 	case MSR_IA32_APIC_BASE:
-		/* The APIC stays where the partition's platform put it, in xAPIC mode. */
-		if ((value & ~APIC_BASE_GUEST_WRITABLE) != (vcpu->apic_base & ~APIC_BASE_GUEST_WRITABLE)) {
-			return false;
-		}
-		vcpu->apic_base = value;
-		return true;
+		vcpu_events_changed(vcpu);
+		vcpu_cpuid_changed(vcpu); /* CPUID.1:EDX.APIC follows the enable bit */
+		return vlapic_set_base(&vcpu->lapic, value);
+	case MSR_IA32_TSC_DEADLINE:
+		vcpu_events_changed(vcpu);
+		return vlapic_tsc_deadline_write(&vcpu->lapic, value);
 	case MSR_IA32_MISC_ENABLE:
 		return true; /* writes change nothing a partition can observe */
 	case MSR_IA32_TSC:
 		/* Writing the TSC moves the offset; TSC_ADJUST follows (SDM 18.17.3). */
 		vcpu->tsc_adjust += value - (cpu_rdtsc() + vmcs_read64(VMCS_TSC_OFFSET));
-		vmcs_write64(VMCS_TSC_OFFSET, value - cpu_rdtsc());
+		msr_set_tsc_offset(vcpu, value - cpu_rdtsc());
 		return true;
 	case MSR_IA32_TSC_ADJUST:
-		vmcs_write64(VMCS_TSC_OFFSET, vmcs_read64(VMCS_TSC_OFFSET) + (value - vcpu->tsc_adjust));
+		msr_set_tsc_offset(vcpu, vmcs_read64(VMCS_TSC_OFFSET) + (value - vcpu->tsc_adjust));
 		vcpu->tsc_adjust = value;
 		return true;
 	default:
+		if (msr >= VLAPIC_X2APIC_MSR_FIRST && msr <= VLAPIC_X2APIC_MSR_LAST) {
+			vcpu_events_changed(vcpu);
+			return vlapic_msr_write(&vcpu->lapic, msr, value);
+		}
 		return false; /* MTRRCAP and FEATURE_CONTROL are read-only; others do not exist */
 	}
 }
@@ -197,17 +210,35 @@ static bool msr_write(struct vcpu *vcpu, uint32_t msr, uint64_t value)
 	return true;
 }
 
+/**
+ * Whether the value an MSR read gave stays what it is until a WRMSR: true
+ * for every emulated MSR but the clocks (TSC, TSC deadline) and the x2APIC
+ * registers, which interrupts and timers change.
+ */
+static bool msr_read_is_stable(uint32_t msr)
+{
+	return msr != MSR_IA32_TSC && msr != MSR_IA32_TSC_DEADLINE &&
+	       (msr < VLAPIC_X2APIC_MSR_FIRST || msr > VLAPIC_X2APIC_MSR_LAST);
+}
+
 /** RDMSR exit: EDX:EAX <- MSR[ECX], or #GP(0). */
 enum exit_result exit_handle_rdmsr(struct vcpu *vcpu, const struct vm_exit *exit)
 {
+	uint32_t msr = (uint32_t)vcpu->regs.rcx;
 	uint64_t value;
 
-	if (!msr_read(vcpu, (uint32_t)vcpu->regs.rcx, &value)) {
+	if (!msr_read(vcpu, msr, &value)) {
 		vcpu_inject_exception_error(VECTOR_GP, 0);
 		return EXIT_RESUME;
 	}
 	vcpu->regs.rax = (uint32_t)value;
 	vcpu->regs.rdx = value >> 32;
+	if (msr_read_is_stable(msr)) {
+		exit_cache_store(vcpu, EXIT_REASON_RDMSR, msr, 0,
+				 &(struct exit_answer){ EXIT_CACHE_OUT_EAX | EXIT_CACHE_OUT_EDX,
+							(uint32_t)value, 0, 0,
+							(uint32_t)(value >> 32) });
+	}
 	vcpu_advance_rip(vcpu, exit);
 	return EXIT_RESUME;
 }
@@ -221,6 +252,8 @@ enum exit_result exit_handle_wrmsr(struct vcpu *vcpu, const struct vm_exit *exit
 		vcpu_inject_exception_error(VECTOR_GP, 0);
 		return EXIT_RESUME;
 	}
+	/* One MSR write may change what others read (TSC and TSC_ADJUST). */
+	exit_cache_forget(vcpu, EXIT_REASON_RDMSR);
 	vcpu_advance_rip(vcpu, exit);
 	return EXIT_RESUME;
 }

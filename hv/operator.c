@@ -1,25 +1,91 @@
 /*
  * The shell's backend: what each operator command asks of the hypervisor,
  * answered from the partition table, the ledger and the audit. The shell
- * formats; this file only gathers and acts.
+ * formats; this file only gathers, acts and routes.
+ *
+ * Routing: once operator_init() has run, every partition line and log line
+ * the console would print, and every partition state change, becomes a shell
+ * event (shell.h). The shell is used by one CPU at a time (operator_lock);
+ * an event raised while that CPU is inside the shell (a command that logs,
+ * stops a partition, ...) waits in a small queue and follows the command's
+ * reply, so no event lands inside a reply or a JSON object.
+ *
+ * JSON console events carry the partition's bytes as transmitted: the
+ * partition's UART tap collects them per partition into chunks, sent when a
+ * chunk fills or at the next poll (about every millisecond), never cut
+ * inside a UTF-8 character. In text mode the UART's own lines are shown.
  */
 #include "hv/operator.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/power.h"
+#include "arch/x86/acpi.h"
+#include "arch/x86/vcpu_dump.h"
 #include "hv/alloc.h"
 #include "hv/audit.h"
 #include "hv/console.h"
 #include "hv/format.h"
 #include "hv/log.h"
 #include "hv/partition.h"
+#include "hv/percpu.h"
+#include "hv/sched.h"
 #include "hv/shell.h"
+#include "hv/spinlock.h"
 #include "hv/string.h"
 
-#define OPERATOR_POLL_MAX 64 /* bytes per poll: a paste cannot starve the guests */
+#define OPERATOR_POLL_MAX 64     /* bytes per poll: a paste cannot starve the guests */
+#define OPERATOR_CHUNK_MAX 512   /* bytes of one JSON console event */
+#define OPERATOR_QUEUE_SIZE 8192 /* events raised while the shell is busy */
+/* Output must pause this long before the prompt is shown again (typing shows it at once). */
+#define OPERATOR_PROMPT_QUIET_MS 100
+#define OPERATOR_NOBODY (-1)
+
+/** What an event is; see operator_deliver(). */
+enum operator_event_kind {
+	EVENT_LOG,        /* a log line */
+	EVENT_LINE,       /* a partition's console line (text mode) */
+	EVENT_CHUNK,      /* a partition's raw console bytes (JSON mode) */
+	EVENT_STATE,      /* a partition's state change; the payload is the stop reason */
+};
+
+/** One event as the queue keeps it, followed by its payload. */
+struct operator_event {
+	uint8_t kind;            /* enum operator_event_kind */
+	uint8_t partition;       /* index in partitions[] */
+	uint8_t change;          /* enum partition_change */
+	uint8_t state;           /* enum shell_partition_state at the change */
+	uint16_t length;         /* payload bytes */
+};
+
+/** Raw console bytes of one partition waiting to become a JSON console event. */
+struct operator_chunk {
+	char bytes[OPERATOR_CHUNK_MAX];
+	size_t length;
+	bool stale;              /* only an unfinished character was left at the last poll */
+};
 
 static struct shell operator_shell;
 static const struct tessera_config *operator_config;
 static const struct mtrr_state *operator_mtrr;
 static int (*operator_read_byte)(void);
 static enum log_level operator_loglevel = LOG_INFO;
+static struct uart16550 *operator_uart;
+static uint64_t operator_acpi_rsdp;
+static uint32_t operator_cpu_ids[MAX_CPUS];
+static unsigned int operator_cpu_count;
+
+static struct spinlock operator_lock;
+static int operator_owner = OPERATOR_NOBODY; /* CPU inside the shell */
+static uint8_t operator_queue[OPERATOR_QUEUE_SIZE];
+static size_t operator_queue_used;
+static uint64_t operator_queue_dropped;
+static struct operator_chunk operator_chunks[PARTITION_MAX];
+static uint32_t operator_chunks_waiting;  /* bit per partition with bytes in its chunk */
+static uint64_t operator_last_output;     /* TSC of the last event shown in text mode */
+static bool operator_power_buttons;       /* some partition's power button is pressed */
+
+/* ------------------------------------------------------------------------
+ * Partitions as the shell numbers them
+ * ------------------------------------------------------------------------ */
 
 /** The partition the shell calls number @index (slots in configuration order). */
 static struct partition *operator_partition(unsigned int index)
@@ -31,10 +97,24 @@ static struct partition *operator_partition(unsigned int index)
 	return &partitions[index];
 }
 
-/** shell_backend.partition_count. */
-static unsigned int operator_partition_count(void *ctx)
+/** The index of the partition whose console prefix is @name, or -1. */
+static int operator_partition_named(const char *name)
 {
-	return operator_config->partition_count;
+	for (unsigned int i = 0; operator_config != NULL && i < operator_config->partition_count; i++) {
+		const struct partition *p = operator_partition(i);
+
+		/* The UART's prefix is the configuration's name itself: compare pointers first. */
+		if (p != NULL && (p->config->name == name || strcmp(p->config->name, name) == 0)) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+/** TSC ticks per millisecond (never 0). */
+static uint64_t operator_tsc_per_ms(void)
+{
+	return tsc_hz >= 1000 ? tsc_hz / 1000 : 1;
 }
 
 /** The shell's view of a partition's state. */
@@ -43,11 +123,20 @@ static enum shell_partition_state operator_state(const struct partition *p)
 	switch (p->state) {
 	case PARTITION_RUNNING:
 		return SHELL_STATE_RUNNING;
-	case PARTITION_STOPPED:
-		return SHELL_STATE_STOPPED;
-	default:
+	case PARTITION_PAUSED:
+		return SHELL_STATE_PAUSED;
+	case PARTITION_READY:
 		return SHELL_STATE_READY;
+	default:
+		/* Stopped, or refused at boot (its slot was emptied again). */
+		return SHELL_STATE_STOPPED;
 	}
+}
+
+/** shell_backend.partition_count. */
+static unsigned int operator_partition_count(void *ctx)
+{
+	return operator_config->partition_count;
 }
 
 /** shell_backend.partition_info. */
@@ -64,11 +153,41 @@ static bool operator_partition_info(void *ctx, unsigned int index, struct shell_
 	out->vcpus = p->config->vcpus;
 	out->memory_bytes = p->config->memory_bytes;
 	for (unsigned int i = 0; i < p->vcpu_count; i++) {
-		out->exits += p->vcpus[i].exit_count;
+		out->exits += vcpu_exit_total(&p->vcpus[i]);
+	}
+	/* Uptime counts from the last start or restart, paused time included. */
+	if (p->state == PARTITION_RUNNING || p->state == PARTITION_PAUSED) {
+		out->uptime_ms = (cpu_rdtsc() - p->started_at) / operator_tsc_per_ms();
 	}
 	out->restarts = p->restarts;
 	strlcpy(out->stop_reason, p->stop_reason, sizeof(out->stop_reason));
+	if (p->state == PARTITION_EMPTY && out->stop_reason[0] == '\0') {
+		strlcpy(out->stop_reason, "refused at boot (see the log)", sizeof(out->stop_reason));
+	}
+	out->console_buffer_bytes = p->console_log.size;
+	out->stop_timeout_s = p->config->stop_timeout_s;
+	out->stop_requested = p->shutdown_requested;
 	return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Actions
+ * ------------------------------------------------------------------------ */
+
+/**
+ * Boots a stopped partition again from its kept image. Building its vCPUs
+ * leaves their VMCS current: the CPU gets back the VMCS of the vCPU whose
+ * exit it is handling (if any), which goes on after this command.
+ */
+static bool operator_rebuild(struct partition *p, char *error, size_t error_size)
+{
+	bool built = partition_restart(p);
+
+	vcpu_dump_restore_current_vmcs();
+	if (!built) {
+		strlcpy(error, "it could not be built again (see the log)", error_size);
+	}
+	return built;
 }
 
 /** shell_backend.start: a built partition starts, a stopped one boots again. */
@@ -80,17 +199,24 @@ static bool operator_start(void *ctx, unsigned int index, char *error, size_t er
 		partition_start(p);
 		return true;
 	}
-	if (p->state == PARTITION_STOPPED && partition_restart(p)) {
-		return true;
+	if (p->state == PARTITION_EMPTY) {
+		strlcpy(error, "it was refused at boot (see the log)", error_size);
+		return false;
 	}
-	strlcpy(error, "it could not be built again (see the log)", error_size);
-	return false;
+	return operator_rebuild(p, error, error_size);
 }
 
-/** shell_backend.force_stop (and stop, until guests get a power button). */
+/** shell_backend.stop: presses the partition's power button. */
 static bool operator_stop(void *ctx, unsigned int index, char *error, size_t error_size)
 {
-	/* Built but never started, or running: either way its RAM goes back. */
+	partition_request_power_button(operator_partition(index));
+	operator_power_buttons = true;
+	return true;
+}
+
+/** shell_backend.force_stop: at once; its RAM is scrubbed and freed. */
+static bool operator_force_stop(void *ctx, unsigned int index, char *error, size_t error_size)
+{
 	partition_stop(operator_partition(index), "stopped by the operator");
 	return true;
 }
@@ -101,12 +227,57 @@ static bool operator_restart(void *ctx, unsigned int index, char *error, size_t 
 	struct partition *p = operator_partition(index);
 
 	partition_stop(p, "restarted by the operator");
-	if (!partition_restart(p)) {
-		strlcpy(error, "it could not be built again (see the log)", error_size);
-		return false;
-	}
+	return operator_rebuild(p, error, error_size);
+}
+
+/** shell_backend.reset: as restart, for the machine's reset button. */
+static bool operator_reset(void *ctx, unsigned int index, char *error, size_t error_size)
+{
+	struct partition *p = operator_partition(index);
+
+	partition_stop(p, "reset by the operator");
+	return operator_rebuild(p, error, error_size);
+}
+
+/** shell_backend.pause. */
+static bool operator_pause(void *ctx, unsigned int index, char *error, size_t error_size)
+{
+	partition_pause(operator_partition(index));
 	return true;
 }
+
+/** shell_backend.resume. */
+static bool operator_resume(void *ctx, unsigned int index, char *error, size_t error_size)
+{
+	partition_resume(operator_partition(index));
+	return true;
+}
+
+/** Forces the stop of every partition whose power-button time is up. */
+static void operator_check_power_buttons(void)
+{
+	uint64_t now = cpu_rdtsc();
+	bool pending = false;
+
+	for (unsigned int i = 0; i < operator_config->partition_count; i++) {
+		struct partition *p = operator_partition(i);
+
+		if (p == NULL || !p->shutdown_requested) {
+			continue;
+		}
+		if (partition_stop_overdue(p, now, tsc_hz)) {
+			partition_stop(p, "did not stop within %u s of the power-button request",
+				       p->config->stop_timeout_s);
+		} else {
+			pending = true;
+		}
+	}
+	operator_power_buttons = pending;
+}
+
+/* ------------------------------------------------------------------------
+ * Logs, exits, audit, memory map, configuration
+ * ------------------------------------------------------------------------ */
 
 /** shell_backend.log_length. */
 static size_t operator_log_length(void *ctx, unsigned int index)
@@ -135,7 +306,7 @@ static bool operator_exit_counts(void *ctx, unsigned int index, uint64_t counts[
 	}
 	for (unsigned int v = 0; v < p->vcpu_count; v++) {
 		for (unsigned int r = 0; r < EXIT_REASON_COUNT; r++) {
-			counts[r] += p->vcpus[v].exits_by_reason[r];
+			counts[r] += vcpu_exits_of_reason(&p->vcpus[v], r);
 		}
 	}
 	return true;
@@ -197,6 +368,20 @@ static bool operator_memmap_entry(void *ctx, unsigned int index, struct shell_me
 	return true;
 }
 
+/** shell_backend.config_entry: the parsed configuration, defaults included. */
+static bool operator_config_entry(void *ctx, unsigned int index, struct shell_config_entry *out)
+{
+	struct config_setting setting;
+
+	if (!config_setting_at(operator_config, index, &setting)) {
+		return false;
+	}
+	strlcpy(out->section, setting.section, sizeof(out->section));
+	strlcpy(out->key, setting.key, sizeof(out->key));
+	strlcpy(out->value, setting.value, sizeof(out->value));
+	return true;
+}
+
 /** shell_backend.get_loglevel. */
 static enum log_level operator_get_loglevel(void *ctx)
 {
@@ -210,22 +395,440 @@ static void operator_set_loglevel(void *ctx, enum log_level level)
 	log_set_level(level);
 }
 
+/* ------------------------------------------------------------------------
+ * Inspection: registers and memory of a partition that is not running
+ * ------------------------------------------------------------------------ */
+
+/** shell_backend.registers: from its guest_regs and its VMCS. */
+static bool operator_registers(void *ctx, unsigned int index, unsigned int vcpu,
+			       struct shell_registers *out, char *error, size_t error_size)
+{
+	struct partition *p = operator_partition(index);
+	struct vcpu_dump d;
+
+	if (vcpu >= p->vcpu_count || !vcpu_dump_read(&p->vcpus[vcpu], &d)) {
+		format_snprintf(error, error_size, "vCPU %u was never built (see the log)", vcpu);
+		return false;
+	}
+	*out = (struct shell_registers){
+		.rax = d.rax, .rbx = d.rbx, .rcx = d.rcx, .rdx = d.rdx, .rsi = d.rsi,
+		.rdi = d.rdi, .rbp = d.rbp, .rsp = d.rsp, .r8 = d.r8, .r9 = d.r9,
+		.r10 = d.r10, .r11 = d.r11, .r12 = d.r12, .r13 = d.r13, .r14 = d.r14,
+		.r15 = d.r15, .rip = d.rip, .rflags = d.rflags, .cr0 = d.cr0, .cr2 = d.cr2,
+		.cr3 = d.cr3, .cr4 = d.cr4, .efer = d.efer, .cs = d.cs, .ds = d.ds,
+		.es = d.es, .fs = d.fs, .gs = d.gs, .ss = d.ss, .tr = d.tr, .ldtr = d.ldtr,
+	};
+	return true;
+}
+
+/** shell_backend.read_memory: guest RAM, while the partition still has it. */
+static bool operator_read_memory(void *ctx, unsigned int index, uint64_t gpa, void *buf,
+				 size_t size, char *error, size_t error_size)
+{
+	const struct partition *p = operator_partition(index);
+
+	if (p->ram_count == 0) {
+		strlcpy(error, "its RAM was scrubbed and freed when it stopped", error_size);
+		return false;
+	}
+	if (!partition_copy_from_guest(p, buf, gpa_init(gpa), size)) {
+		format_snprintf(error, error_size, "0x%llx..0x%llx is not all in its RAM",
+				(unsigned long long)gpa, (unsigned long long)(gpa + size - 1));
+		return false;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------------
+ * A partition's console: typing into it, attaching to it
+ * ------------------------------------------------------------------------ */
+
+/** shell_backend.console_input: into its UART's receive backlog. */
+static size_t operator_console_input(void *ctx, unsigned int index, const char *bytes,
+				     size_t length)
+{
+	return vuart_receive(&operator_partition(index)->uart, (const uint8_t *)bytes, length);
+}
+
+/** shell_backend.attach: the UART tap (always installed) now shows its output. */
+static bool operator_attach(void *ctx, unsigned int index, char *error, size_t error_size)
+{
+	return operator_partition(index) != NULL;
+}
+
+/** shell_backend.detach. */
+static void operator_detach(void *ctx, unsigned int index)
+{
+}
+
+/** shell_backend.line_errors: what the console UART counted. */
+static bool operator_line_errors(void *ctx, struct shell_line_errors *out)
+{
+	if (operator_uart == NULL) {
+		return false;
+	}
+	*out = (struct shell_line_errors){ operator_uart->errors.overruns,
+					   operator_uart->errors.framing_errors,
+					   operator_uart->errors.parity_errors,
+					   operator_uart->errors.breaks };
+	return true;
+}
+
+/* ------------------------------------------------------------------------
+ * The machine
+ * ------------------------------------------------------------------------ */
+
+/**
+ * shell_backend.cpu_info: CPU 0 is the boot CPU, the only one that runs
+ * vCPUs; the others are the MADT's enabled processors, not brought up.
+ */
+static bool operator_cpu_info(void *ctx, unsigned int index, struct shell_cpu_info *out)
+{
+	uint32_t boot_id = cpu_apic_id();
+	unsigned int other = 0;
+
+	if (index == 0) {
+		const struct vcpu *running = this_cpu()->current_vcpu;
+
+		*out = (struct shell_cpu_info){ .index = 0, .apic_id = boot_id,
+						.state = running != NULL ? SHELL_CPU_RUNNING :
+									   SHELL_CPU_IDLE };
+		if (running != NULL) {
+			strlcpy(out->partition, running->partition->config->name,
+				sizeof(out->partition));
+			out->vcpu = running->index;
+		}
+		return true;
+	}
+	for (unsigned int i = 0; i < MIN(operator_cpu_count, (unsigned int)MAX_CPUS); i++) {
+		if (operator_cpu_ids[i] != boot_id && ++other == index) {
+			*out = (struct shell_cpu_info){ .index = index, .apic_id = operator_cpu_ids[i],
+							.state = SHELL_CPU_NOT_STARTED };
+			return true;
+		}
+	}
+	return false;
+}
+
+/** Lets the last console bytes leave the UART before the machine goes. */
+static void operator_say_goodbye(const char *what)
+{
+	log_info("%s the machine (asked by the operator)", what);
+	if (operator_uart != NULL) {
+		uart16550_flush(operator_uart);
+	}
+}
+
+/** shell_backend.reboot: always possible (the last resort is a triple fault). */
+static bool operator_reboot(void *ctx, bool now, char *error, size_t error_size)
+{
+	if (now) {
+		operator_say_goodbye("rebooting");
+		power_reboot(operator_acpi_rsdp);
+	}
+	return true;
+}
+
+/** shell_backend.poweroff: ACPI S5, when the firmware's tables say how. */
+static bool operator_poweroff(void *ctx, bool now, char *error, size_t error_size)
+{
+	const char *problem = "";
+
+	if (!power_off_possible(operator_acpi_rsdp, &problem)) {
+		format_snprintf(error, error_size,
+				"needs the firmware's ACPI _S5 values, not available (%s)", problem);
+		return false;
+	}
+	if (now) {
+		operator_say_goodbye("powering off");
+		power_off(operator_acpi_rsdp, &problem);
+		strlcpy(error, problem, error_size);
+		return false;
+	}
+	return true;
+}
+
+/** shell_backend.now_ms: TSC time, for confirmations. */
+static uint64_t operator_now_ms(void *ctx)
+{
+	return cpu_rdtsc() / operator_tsc_per_ms();
+}
+
 static const struct shell_backend operator_backend = {
 	.partition_count = operator_partition_count,
 	.partition_info = operator_partition_info,
 	.start = operator_start,
 	.stop = operator_stop,
-	.force_stop = operator_stop,
+	.force_stop = operator_force_stop,
 	.restart = operator_restart,
+	.reset = operator_reset,
+	.pause = operator_pause,
+	.resume = operator_resume,
 	.log_length = operator_log_length,
 	.log_read = operator_log_read,
 	.exit_counts = operator_exit_counts,
 	.recent_exits = operator_recent_exits,
 	.audit = operator_audit,
 	.memmap_entry = operator_memmap_entry,
+	.config_entry = operator_config_entry,
 	.get_loglevel = operator_get_loglevel,
 	.set_loglevel = operator_set_loglevel,
+	.registers = operator_registers,
+	.read_memory = operator_read_memory,
+	.attach = operator_attach,
+	.detach = operator_detach,
+	.console_input = operator_console_input,
+	.line_errors = operator_line_errors,
+	.cpu_info = operator_cpu_info,
+	.reboot = operator_reboot,
+	.poweroff = operator_poweroff,
+	.now_ms = operator_now_ms,
 };
+
+/* ------------------------------------------------------------------------
+ * Events: delivered at once, or queued while this CPU is inside the shell
+ * ------------------------------------------------------------------------ */
+
+/** The word a state event names a change with. */
+static const char *operator_change_word(enum partition_change change)
+{
+	static const char *const words[] = {
+		[PARTITION_CHANGE_STARTED] = "started",
+		[PARTITION_CHANGE_STOPPED] = "stopped",
+		[PARTITION_CHANGE_PAUSED] = "paused",
+		[PARTITION_CHANGE_RESUMED] = "resumed",
+		[PARTITION_CHANGE_RESTARTED] = "restarted",
+	};
+
+	return (unsigned int)change < ARRAY_SIZE(words) ? words[change] : "changed";
+}
+
+/** Hands one event to the shell (the caller is inside it). */
+static void operator_deliver(const struct operator_event *e, const char *payload)
+{
+	struct shell *s = &operator_shell;
+	/* Log events name no partition. */
+	const char *name = e->kind == EVENT_LOG ? "" : partitions[e->partition].config->name;
+
+	if (s->mode == SHELL_MODE_TEXT && !s->attached.active) {
+		operator_last_output = cpu_rdtsc();
+	}
+	switch ((enum operator_event_kind)e->kind) {
+	case EVENT_LOG:
+		shell_event_log(s, payload, e->length);
+		break;
+	case EVENT_LINE:
+		/* In JSON mode the partition's tap sends its bytes as they are. */
+		if (s->mode == SHELL_MODE_TEXT) {
+			shell_event_console(s, name, payload, e->length);
+		}
+		break;
+	case EVENT_CHUNK:
+		/* After "mode text" the UART's lines say it, partial ones included. */
+		if (s->mode == SHELL_MODE_JSON) {
+			shell_event_console(s, name, payload, e->length);
+		}
+		break;
+	case EVENT_STATE:
+		shell_event_state(s, name, operator_change_word((enum partition_change)e->change),
+				  (enum shell_partition_state)e->state, payload);
+		break;
+	}
+}
+
+/** Keeps an event for later; counts it when the queue is full. */
+static void operator_queue_event(const struct operator_event *e, const char *payload)
+{
+	if (operator_queue_used + sizeof(*e) + e->length + 1 > sizeof(operator_queue)) {
+		operator_queue_dropped++;
+		return;
+	}
+	memcpy(operator_queue + operator_queue_used, e, sizeof(*e));
+	memcpy(operator_queue + operator_queue_used + sizeof(*e), payload, e->length);
+	/* A NUL after the payload: a stop reason is used as a C string. */
+	operator_queue[operator_queue_used + sizeof(*e) + e->length] = '\0';
+	operator_queue_used += sizeof(*e) + e->length + 1;
+}
+
+/** Delivers every queued event, including those raised while delivering. */
+static void operator_drain_queue(void)
+{
+	size_t at = 0;
+
+	while (at < operator_queue_used) {
+		struct operator_event e;
+
+		memcpy(&e, operator_queue + at, sizeof(e));
+		operator_deliver(&e, (const char *)operator_queue + at + sizeof(e));
+		at += sizeof(e) + e.length + 1;
+	}
+	operator_queue_used = 0;
+	if (operator_queue_dropped > 0) {
+		char text[96];
+		int n = format_snprintf(text, sizeof(text),
+					"%llu console events were lost while the shell was busy",
+					(unsigned long long)operator_queue_dropped);
+
+		operator_queue_dropped = 0;
+		shell_event_log(&operator_shell, text, (size_t)MAX(n, 0));
+	}
+}
+
+/** Enters the shell; false when this CPU is inside it already (the event must wait). */
+static bool operator_enter(void)
+{
+	int me = (int)this_cpu()->index;
+
+	if (__atomic_load_n(&operator_owner, __ATOMIC_ACQUIRE) == me) {
+		return false;
+	}
+	spin_lock(&operator_lock);
+	__atomic_store_n(&operator_owner, me, __ATOMIC_RELEASE);
+	return true;
+}
+
+/** Leaves the shell, after delivering what was queued meanwhile. */
+static void operator_leave(void)
+{
+	operator_drain_queue();
+	__atomic_store_n(&operator_owner, OPERATOR_NOBODY, __ATOMIC_RELEASE);
+	spin_unlock(&operator_lock);
+}
+
+/** Delivers an event now, or after the command this CPU is running. */
+static void operator_event(enum operator_event_kind kind, unsigned int partition,
+			   const char *payload, size_t length)
+{
+	struct operator_event e = { .kind = (uint8_t)kind, .partition = (uint8_t)partition,
+				    .length = (uint16_t)MIN(length, (size_t)UINT16_MAX) };
+
+	if (!operator_enter()) {
+		operator_queue_event(&e, payload);
+		return;
+	}
+	operator_deliver(&e, payload);
+	operator_leave();
+}
+
+/** console_router.line: a partition's line; anything else prints as before. */
+static bool operator_route_line(void *ctx, const char *prefix, const char *text, size_t len)
+{
+	int index = operator_partition_named(prefix);
+
+	if (index < 0) {
+		return false;
+	}
+	operator_event(EVENT_LINE, (unsigned int)index, text, len);
+	return true;
+}
+
+/** console_router.log: a log line. */
+static bool operator_route_log(void *ctx, const char *text, size_t len)
+{
+	operator_event(EVENT_LOG, 0, text, len);
+	return true;
+}
+
+static const struct console_router operator_router = {
+	.line = operator_route_line,
+	.log = operator_route_log,
+	.ctx = NULL,
+};
+
+/* ------------------------------------------------------------------------
+ * Raw console output: attached consoles and JSON chunks
+ * ------------------------------------------------------------------------ */
+
+/**
+ * Sends a partition's collected bytes as one console event. Unless @all, an
+ * unfinished UTF-8 character at the end stays for the next chunk.
+ */
+static void operator_flush_chunk(unsigned int index, bool all)
+{
+	struct operator_chunk *c = &operator_chunks[index];
+	size_t whole = all ? c->length : shell_utf8_complete_length(c->bytes, c->length);
+
+	if (whole > 0) {
+		operator_event(EVENT_CHUNK, index, c->bytes, whole);
+		memmove(c->bytes, c->bytes + whole, c->length - whole);
+		c->length -= whole;
+	}
+	c->stale = false;
+	if (c->length == 0) {
+		operator_chunks_waiting &= ~(uint32_t)BIT(index);
+	}
+}
+
+/**
+ * The UART tap of every partition: an attached console shows the bytes as
+ * they are; JSON mode collects them into chunks; text mode has the lines.
+ */
+static void operator_tap(void *ctx, const char *bytes, size_t length)
+{
+	const struct partition *p = ctx;
+	unsigned int index = (unsigned int)(p - partitions);
+	struct operator_chunk *c = &operator_chunks[index];
+
+	if (shell_attached_to(&operator_shell, index)) {
+		console_write_raw(bytes, length);
+		return;
+	}
+	if (operator_shell.mode != SHELL_MODE_JSON) {
+		return;
+	}
+	while (length > 0) {
+		size_t piece = MIN(length, sizeof(c->bytes) - c->length);
+
+		memcpy(c->bytes + c->length, bytes, piece);
+		c->length += piece;
+		bytes += piece;
+		length -= piece;
+		operator_chunks_waiting |= (uint32_t)BIT(index);
+		if (c->length == sizeof(c->bytes)) {
+			operator_flush_chunk(index, false);
+		}
+	}
+}
+
+/**
+ * Sends every partition's collected bytes. An unfinished character is kept
+ * one poll longer, then sent as it is: the rest is not coming.
+ */
+static void operator_flush_chunks(void)
+{
+	for (unsigned int i = 0; i < PARTITION_MAX && operator_chunks_waiting != 0; i++) {
+		if (operator_chunks_waiting & BIT(i)) {
+			bool stale = operator_chunks[i].stale;
+
+			operator_flush_chunk(i, stale);
+			operator_chunks[i].stale = operator_chunks[i].length > 0;
+		}
+	}
+}
+
+/** partition_observer_fn: every state change becomes an event (after its last output). */
+static void operator_observe(struct partition *p, enum partition_change change)
+{
+	unsigned int index = (unsigned int)(p - partitions);
+	const char *reason = change == PARTITION_CHANGE_STOPPED ? p->stop_reason : "";
+	struct operator_event e = { .kind = EVENT_STATE, .partition = (uint8_t)index,
+				    .change = (uint8_t)change, .state = (uint8_t)operator_state(p),
+				    .length = (uint16_t)strlen(reason) };
+
+	if (change == PARTITION_CHANGE_STOPPED && operator_chunks[index].length > 0) {
+		operator_flush_chunk(index, true);
+	}
+	if (!operator_enter()) {
+		operator_queue_event(&e, reason);
+		return;
+	}
+	operator_deliver(&e, reason);
+	operator_leave();
+}
+
+/* ------------------------------------------------------------------------
+ * Starting and polling
+ * ------------------------------------------------------------------------ */
 
 /** The shell's output: straight to the console, whole writes at a time. */
 static void operator_write(void *ctx, const char *buf, size_t len)
@@ -233,7 +836,7 @@ static void operator_write(void *ctx, const char *buf, size_t len)
 	console_write_raw(buf, len);
 }
 
-/** Starts the shell on the console. */
+/** Starts the shell on the console and routes the console's lines to it. */
 void operator_init(const struct tessera_config *config, const struct mtrr_state *mtrr,
 		   int (*read_byte)(void))
 {
@@ -242,14 +845,36 @@ void operator_init(const struct tessera_config *config, const struct mtrr_state 
 	operator_read_byte = read_byte;
 	operator_loglevel = config->loglevel;
 	shell_init(&operator_shell, &operator_backend, NULL, operator_write, NULL);
-	/*
-	 * No prompt yet: partition output would land on its line. The prompt
-	 * follows the first command (until output goes through shell events).
-	 */
+	for (unsigned int i = 0; i < config->partition_count; i++) {
+		struct partition *p = operator_partition(i);
+
+		if (p != NULL) {
+			partition_set_console_tap(p, operator_tap, p);
+		}
+	}
+	partition_set_observer(operator_observe);
+	console_set_router(&operator_router);
+	/* The prompt follows at the first poll without output (operator_poll). */
 	log_info("console: type 'help' and Enter for the operator's commands");
 }
 
-/** Feeds what the operator typed since the last call to the shell. */
+/** Tells the operator about the console UART and the firmware's ACPI tables. */
+void operator_set_platform(struct uart16550 *console_uart, uint64_t acpi_rsdp)
+{
+	operator_uart = console_uart;
+	operator_acpi_rsdp = acpi_rsdp;
+	operator_cpu_count = acpi_rsdp != 0 ? acpi_cpu_apic_ids(acpi_rsdp, operator_cpu_ids,
+								 MAX_CPUS) : 0;
+}
+
+/** Whether a poll without keystrokes has anything to do. */
+static bool operator_has_work(void)
+{
+	return operator_chunks_waiting != 0 || operator_power_buttons ||
+	       shell_prompt_hidden(&operator_shell);
+}
+
+/** Feeds what the operator typed since the last call to the shell; housekeeping. */
 void operator_poll(void)
 {
 	char bytes[OPERATOR_POLL_MAX];
@@ -262,7 +887,21 @@ void operator_poll(void)
 	while (count < sizeof(bytes) && (c = operator_read_byte()) >= 0) {
 		bytes[count++] = (char)c;
 	}
-	if (count > 0) {
-		shell_input(&operator_shell, bytes, count);
+	if ((count == 0 && !operator_has_work()) || !operator_enter()) {
+		return;
 	}
+	if (operator_power_buttons) {
+		operator_check_power_buttons();
+	}
+	operator_flush_chunks();
+	/*
+	 * Typing shows the prompt again at once; output, only once it pauses:
+	 * a prompt drawn between every two lines would flicker and cost bytes.
+	 */
+	if (count > 0 || cpu_rdtsc() - operator_last_output >=
+				 OPERATOR_PROMPT_QUIET_MS * operator_tsc_per_ms()) {
+		shell_restore_prompt(&operator_shell);
+	}
+	shell_input(&operator_shell, bytes, count);
+	operator_leave();
 }

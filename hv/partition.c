@@ -4,6 +4,7 @@
  * bitmaps, its vCPUs and its virtual devices.
  */
 #include "hv/partition.h"
+#include "hv/vcpu_events.h"
 #include "hv/exit.h"
 #include "hv/alloc.h"
 #include "hv/log.h"
@@ -110,19 +111,26 @@ static bool partition_build_vcpus(struct partition *p)
 			log_error("partition '%s': cannot create vCPU %u", p->config->name, i);
 			return false;
 		}
+		vcpu_events_init(v);
 	}
 	return true;
 }
 
-/** Gives the partition its console output buffer (kept across restarts). */
+/** Gives the partition its console output buffer, console_buffer bytes (kept across restarts). */
 static bool partition_alloc_console_log(struct partition *p)
 {
+	uint64_t size = p->config->console_buffer_bytes;
 	hpa_t buffer;
 
-	if (!alloc_pages(PARTITION_CONSOLE_LOG_SIZE / PAGE_SIZE, 1, OWNER_HV_CONSOLE, &buffer)) {
+	/* The parser guarantees whole pages; a hand-made configuration may say 0. */
+	if (size == 0) {
+		size = CONFIG_DEFAULT_CONSOLE_BUFFER;
+	}
+	size = ALIGN_UP(size, PAGE_SIZE);
+	if (!alloc_pages(size / PAGE_SIZE, 1, OWNER_HV_CONSOLE, &buffer)) {
 		return false;
 	}
-	ring_init(&p->console_log, hpa_to_ptr(buffer), PARTITION_CONSOLE_LOG_SIZE);
+	ring_init(&p->console_log, hpa_to_ptr(buffer), (size_t)size);
 	return true;
 }
 
@@ -138,6 +146,11 @@ static void partition_release(struct partition *p)
 	}
 	if (hpa_addr(p->msr_bitmap) != 0) {
 		alloc_free(p->msr_bitmap, 1, OWNER_HV_VMX);
+	}
+	if (p->console_log.buffer != NULL) {
+		alloc_free(ptr_to_hpa(p->console_log.buffer), p->console_log.size / PAGE_SIZE,
+			   OWNER_HV_CONSOLE);
+		p->console_log.buffer = NULL;
 	}
 	p->vcpu_count = 0;
 	p->state = PARTITION_EMPTY;
@@ -160,6 +173,8 @@ bool partition_create(struct partition *p, unsigned int id, const struct partiti
 		return false;
 	}
 	vuart_init(&p->uart, config->name, &p->console_log);
+	/* Each vCPU reaches its own local APIC at the same address (hv/mmio.c). */
+	mmio_map_add(&p->mmio, gpa_init(VLAPIC_DEFAULT_BASE), PAGE_SIZE, &vlapic_mmio_ops, NULL);
 	if (config->test_device) {
 		/* In the MMIO hole: never RAM, so every access reaches the device. */
 		mmio_map_add(&p->mmio, gpa_init(VDEV_TEST_BASE), VDEV_TEST_SIZE, &vdev_test_ops,
@@ -199,6 +214,8 @@ bool partition_restart(struct partition *p)
 	p->vcpu_count = 0;
 	partition_memory_release(p);
 	vuart_init(&p->uart, p->config->name, &p->console_log);
+	/* A fresh UART has no tap: the operator's stays across the restart. */
+	vuart_set_raw_output(&p->uart, p->console_tap, p->console_tap_ctx);
 	memset(&p->test_device, 0, sizeof(p->test_device));
 	if (!partition_memory_build(p, p->mtrr, vmx->has_ept_2m, vmx->has_ept_1g) ||
 	    !partition_load_image(p) || !partition_build_vcpus(p)) {
@@ -210,6 +227,6 @@ bool partition_restart(struct partition *p)
 	p->exit_code = 0;
 	p->stop_reason[0] = '\0';
 	log_info("partition '%s' restarts (restart %u)", p->config->name, p->restarts);
-	partition_start(p);
+	partition_mark_running(p, PARTITION_CHANGE_RESTARTED);
 	return true;
 }

@@ -23,6 +23,7 @@ struct percpu {
 	struct vcpu *current_vcpu;
 	struct vcpu *guest_context_owner; /* whose MSRs and FPU state this CPU holds */
 	unsigned int sched_cursor;    /* round-robin position */
+	uint64_t next_console_tick;   /* TSC when the console is served next (CPU 0) */
 	struct cpu_tables tables;
 };
 

@@ -2,20 +2,58 @@
  * Round-robin over every runnable vCPU. Only the boot CPU runs vCPUs yet;
  * the cursor lives in per-CPU data so that each CPU keeps its own place once
  * the others are brought up.
+ *
+ * Time: a vCPU runs for a slice (SCHED_SLICES_PER_SECOND) unless it halts or
+ * exits for good. The VMX-preemption timer is armed for the nearest
+ * deadline, and with "save VMX-preemption timer value" it keeps counting
+ * across exits, so an exit costs no clock read. The console is served every
+ * tick (SCHED_TICKS_PER_SECOND) whatever the guests do, so keystrokes are
+ * echoed promptly even while a guest never exits.
  */
 #include "hv/sched.h"
 #include "hv/exit.h"
 #include "hv/log.h"
 #include "hv/operator.h"
 #include "hv/percpu.h"
+#include "hv/vcpu_events.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/vmx.h"
+
+/* When the firmware gave no clock at all: a plausible TSC rate. */
+#define SCHED_FALLBACK_TSC_HZ 1000000000ULL
+
+uint64_t tsc_hz;
+static uint64_t sched_slice_tsc;
+static uint64_t sched_tick_tsc;
+
+/** Sets the clock the scheduler's time slices are measured in. */
+void sched_init(uint64_t tsc_ticks_per_second)
+{
+	if (tsc_ticks_per_second < SCHED_TICKS_PER_SECOND) {
+		log_warn("the TSC frequency is unknown; assuming %llu MHz",
+			 SCHED_FALLBACK_TSC_HZ / 1000000);
+		tsc_ticks_per_second = SCHED_FALLBACK_TSC_HZ;
+	}
+	tsc_hz = tsc_ticks_per_second;
+	sched_slice_tsc = tsc_hz / SCHED_SLICES_PER_SECOND;
+	sched_tick_tsc = tsc_hz / SCHED_TICKS_PER_SECOND;
+}
+
+/** Whether the vCPU can run now; a halted one wakes for a deliverable event. */
+static bool sched_can_run(struct vcpu *vcpu, uint64_t now)
+{
+	if (vcpu->state == VCPU_HALTED && vcpu_events_wakes(vcpu, now)) {
+		vcpu->state = VCPU_RUNNABLE;
+	}
+	return vcpu->state == VCPU_RUNNABLE;
+}
 
 /** The next runnable vCPU after the cursor, or NULL when none can run. */
 static struct vcpu *sched_pick_next(void)
 {
 	unsigned int slots = PARTITION_MAX * CONFIG_MAX_VCPUS;
 	struct percpu *cpu = this_cpu();
+	uint64_t now = cpu_rdtsc();
 
 	/* The cursor names the slot to consider first: the one after the last run. */
 	for (unsigned int n = 0; n < slots; n++) {
@@ -24,7 +62,7 @@ static struct vcpu *sched_pick_next(void)
 		unsigned int index = slot % CONFIG_MAX_VCPUS;
 
 		if (p->state == PARTITION_RUNNING && index < p->vcpu_count &&
-		    p->vcpus[index].state == VCPU_RUNNABLE) {
+		    sched_can_run(&p->vcpus[index], now)) {
 			cpu->sched_cursor = (slot + 1) % slots;
 			return &p->vcpus[index];
 		}
@@ -43,20 +81,85 @@ static bool sched_any_running(void)
 	return false;
 }
 
+/** Serves the operator's console when its tick is due (boot CPU only). */
+static void sched_console_tick(struct percpu *cpu, uint64_t now)
+{
+	if (cpu->index != 0 || now < cpu->next_console_tick) {
+		return;
+	}
+	cpu->next_console_tick = now + sched_tick_tsc;
+	operator_poll();
+}
+
+/** The nearest deadline of the running vCPU; see sched.h. */
+uint64_t sched_next_deadline(const struct vcpu *vcpu)
+{
+	uint64_t deadline = MIN(vcpu->slice_end, vcpu_events_next_deadline(vcpu));
+	const struct percpu *cpu = this_cpu();
+
+	if (cpu->index == 0) {
+		deadline = MIN(deadline, cpu->next_console_tick);
+	}
+	return deadline;
+}
+
+/** A deadline passed while @vcpu ran; see sched.h. */
+enum exit_result sched_deadline_passed(struct vcpu *vcpu)
+{
+	struct partition *p = vcpu->partition;
+	unsigned int restarts = p->restarts;
+	uint64_t now = cpu_rdtsc();
+
+	sched_console_tick(this_cpu(), now);
+	vcpu_events_update_timers(vcpu, now);
+	/* A command may have stopped or rebuilt the partition meanwhile. */
+	// cppcheck-suppress knownConditionTrueFalse ; operator_poll() may restart it
+	if (p->state != PARTITION_RUNNING || p->restarts != restarts) {
+		return EXIT_STOPPED;
+	}
+	vcpu->fast.entry_work |= VCPU_WORK_TIMER;
+	if (vcpu->state != VCPU_RUNNABLE || now >= vcpu->slice_end) {
+		return EXIT_RESCHEDULE;
+	}
+	return EXIT_RESUME;
+}
+
+/** Does what must happen before the next entry (vcpu->fast.entry_work). */
+static void sched_prepare_entry(struct vcpu *vcpu)
+{
+	if (vcpu->fast.entry_work & VCPU_WORK_EVENTS) {
+		vcpu_events_prepare(vcpu);
+	}
+	if (vcpu->fast.entry_work & VCPU_WORK_TIMER) {
+		uint64_t now = cpu_rdtsc();
+		uint64_t deadline = sched_next_deadline(vcpu);
+
+		vmx_arm_preemption_timer(deadline > now ? deadline - now : 0);
+	}
+	/* Without a saved timer value every entry restarts the count: re-arm it. */
+	vcpu->fast.entry_work = vmx_get_config()->has_save_preemption_timer ? 0 : VCPU_WORK_TIMER;
+}
+
 /** Runs one vCPU until its slice ends, it halts, or its partition stops. */
 static void sched_run_vcpu(struct vcpu *vcpu)
 {
-	uint64_t slice_start = cpu_rdtsc();
+	struct percpu *cpu = this_cpu();
 
-	this_cpu()->current_vcpu = vcpu;
-	vmx_switch_guest_context(this_cpu(), vcpu);
-	/*
-	 * The VMX-preemption timer ends a slice of a guest that never exits;
-	 * one that exits often is measured here, so it cannot keep the CPU.
-	 */
-	while (cpu_rdtsc() - slice_start < SCHED_SLICE_TSC) {
-		enum vmx_enter_result entered = vmx_vcpu_run(vcpu);
+	if (!vmx_vcpu_load(vcpu)) {
+		exit_report_entry_failure(vcpu, false);
+		return;
+	}
+	cpu->current_vcpu = vcpu;
+	vmx_switch_guest_context(cpu, vcpu);
+	vcpu->slice_end = cpu_rdtsc() + sched_slice_tsc;
+	vcpu->fast.entry_work |= VCPU_WORK_TIMER | VCPU_WORK_EVENTS;
+	for (;;) {
+		enum vmx_enter_result entered;
 
+		if (vcpu->fast.entry_work != 0) {
+			sched_prepare_entry(vcpu);
+		}
+		entered = vmx_vcpu_run(vcpu);
 		if (entered != VMX_ENTER_EXITED) {
 			exit_report_entry_failure(vcpu, entered == VMX_ENTER_FAIL_VALID);
 			break;
@@ -64,8 +167,14 @@ static void sched_run_vcpu(struct vcpu *vcpu)
 		if (exit_dispatch(vcpu) != EXIT_RESUME) {
 			break;
 		}
+		/* No preemption timer: only exits give the scheduler the CPU back. */
+		if (!vmx_get_config()->has_preemption_timer &&
+		    cpu_rdtsc() >= sched_next_deadline(vcpu) &&
+		    sched_deadline_passed(vcpu) != EXIT_RESUME) {
+			break;
+		}
 	}
-	this_cpu()->current_vcpu = NULL;
+	cpu->current_vcpu = NULL;
 }
 
 /** Runs vCPUs on this CPU forever. */
@@ -76,8 +185,7 @@ void sched_run(void)
 	for (;;) {
 		struct vcpu *vcpu = sched_pick_next();
 
-		/* Between slices: keystrokes wait at most one slice. */
-		operator_poll();
+		sched_console_tick(this_cpu(), cpu_rdtsc());
 		if (vcpu != NULL) {
 			idle_reported = false;
 			sched_run_vcpu(vcpu);

@@ -38,6 +38,7 @@ struct json_object {
 struct shell_request {
 	unsigned int argc;
 	char *argv[SHELL_ARGS_MAX];
+	const char *line;       /* the line as typed, before splitting */
 	struct json_object reply;
 };
 
@@ -47,6 +48,7 @@ enum shell_action {
 	ACTION_STOP,
 	ACTION_FORCE_STOP,
 	ACTION_RESTART,
+	ACTION_RESET,
 	ACTION_PAUSE,
 	ACTION_RESUME,
 };
@@ -58,6 +60,7 @@ struct shell_command {
 	const char *summary;    /* one line for help */
 	unsigned int min_args;  /* words after the command */
 	unsigned int max_args;
+	bool takes_text;        /* the rest of the line is one argument: more words are fine */
 	void (*run)(struct shell *s, struct shell_request *request);
 };
 
@@ -136,10 +139,28 @@ static void out_safe(struct shell *s, const char *text)
 	out_sanitized(s, text, strlen(text), false);
 }
 
-/** Appends the JSON escape of one byte to buf; returns the bytes added. */
-static size_t json_escape_byte(char *buf, unsigned char c)
+/** Appends "\\uXXXX" for a code point of the Basic Multilingual Plane; returns 6. */
+static size_t json_escape_unit(char *buf, uint32_t unit)
 {
 	static const char hex[] = "0123456789abcdef";
+
+	buf[0] = '\\';
+	buf[1] = 'u';
+	buf[2] = hex[(unit >> 12) & 0xf];
+	buf[3] = hex[(unit >> 8) & 0xf];
+	buf[4] = hex[(unit >> 4) & 0xf];
+	buf[5] = hex[unit & 0xf];
+	return 6;
+}
+
+/**
+ * Appends the JSON escape of a code point; returns the bytes added (at most
+ * 12). Everything outside printable ASCII is escaped, so every line the shell
+ * writes is plain ASCII; code points above the BMP become a UTF-16 surrogate
+ * pair (RFC 8259, section 7).
+ */
+static size_t json_escape_code_point(char *buf, uint32_t c)
+{
 	/* The common line-end and tab bytes get their short, readable escapes. */
 	const char *short_escape = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
 
@@ -153,35 +174,99 @@ static size_t json_escape_byte(char *buf, unsigned char c)
 		buf[1] = (char)c;
 		return 2;
 	}
-	/*
-	 * Control bytes must be escaped; DEL and bytes >= 0x80 (not valid UTF-8
-	 * on their own) are escaped too, so every reply is plain ASCII.
-	 */
-	if (c < 0x20 || c >= DELETE) {
-		buf[0] = '\\';
-		buf[1] = 'u';
-		buf[2] = '0';
-		buf[3] = '0';
-		buf[4] = hex[c >> 4];
-		buf[5] = hex[c & 0xf];
-		return 6;
+	if (c >= 0x20 && c < DELETE) {
+		buf[0] = (char)c;
+		return 1;
 	}
-	buf[0] = (char)c;
-	return 1;
+	if (c < 0x10000) {
+		return json_escape_unit(buf, c);
+	}
+	c -= 0x10000;
+	json_escape_unit(buf, 0xd800 + (c >> 10));
+	return 6 + json_escape_unit(buf + 6, 0xdc00 + (c & 0x3ff));
 }
 
-/** Writes the inside of a JSON string (no quotes) for len bytes of text. */
+/** Bytes a UTF-8 sequence starting with @lead has, or 0 if @lead cannot start one. */
+static size_t utf8_sequence_length(unsigned char lead)
+{
+	if (lead < 0x80) {
+		return 1;
+	}
+	if (lead >= 0xc2 && lead <= 0xdf) {
+		return 2;
+	}
+	if (lead >= 0xe0 && lead <= 0xef) {
+		return 3;
+	}
+	if (lead >= 0xf0 && lead <= 0xf4) {
+		return 4;
+	}
+	return 0; /* a continuation byte, an overlong lead (C0, C1) or beyond U+10FFFF */
+}
+
+/**
+ * Decodes the UTF-8 sequence at text[0 .. length): returns its length and sets
+ * *code_point, or returns 0 when it is not well-formed (RFC 3629, section 4:
+ * no overlong forms, no surrogates, nothing above U+10FFFF).
+ */
+static size_t utf8_decode(const unsigned char *text, size_t length, uint32_t *code_point)
+{
+	static const uint32_t smallest[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t needed = utf8_sequence_length(text[0]);
+	uint32_t value;
+
+	if (needed == 0 || needed > length) {
+		return 0;
+	}
+	value = needed == 1 ? text[0] : text[0] & (0x7f >> needed);
+	for (size_t i = 1; i < needed; i++) {
+		if ((text[i] & 0xc0) != 0x80) {
+			return 0;
+		}
+		value = (value << 6) | (text[i] & 0x3f);
+	}
+	if (value < smallest[needed] || value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff)) {
+		return 0;
+	}
+	*code_point = value;
+	return needed;
+}
+
+/** See hv/shell.h. */
+size_t shell_utf8_complete_length(const char *text, size_t length)
+{
+	/* The last byte that is not a continuation byte starts the last sequence. */
+	for (size_t back = 1; back <= 3 && back <= length; back++) {
+		unsigned char c = (unsigned char)text[length - back];
+
+		if ((c & 0xc0) != 0x80) {
+			return utf8_sequence_length(c) > back ? length - back : length;
+		}
+	}
+	return length;
+}
+
+/**
+ * Writes the inside of a JSON string (no quotes) for len bytes of text.
+ * Well-formed UTF-8 becomes its code points; a byte that is not part of one
+ * becomes U+FFFD, the replacement character.
+ */
 static void out_json_chars(struct shell *s, const char *text, size_t len)
 {
+	const unsigned char *bytes = (const unsigned char *)text;
 	char buf[96];
 	size_t used = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		if (used + 6 > sizeof(buf)) {
+	for (size_t i = 0; i < len;) {
+		uint32_t code_point = 0xfffd;
+		size_t taken = utf8_decode(bytes + i, len - i, &code_point);
+
+		if (used + 12 > sizeof(buf)) {
 			out_bytes(s, buf, used);
 			used = 0;
 		}
-		used += json_escape_byte(buf + used, (unsigned char)text[i]);
+		used += json_escape_code_point(buf + used, code_point);
+		i += taken > 0 ? taken : 1;
 	}
 	out_bytes(s, buf, used);
 }
@@ -404,6 +489,45 @@ static bool parse_number(const char *text, uint64_t *value)
 	return true;
 }
 
+/** Parses a decimal or "0x" hexadecimal number without overflow; false if it is not one. */
+static bool parse_address(const char *text, uint64_t *value)
+{
+	uint64_t result = 0;
+	const char *c = text;
+
+	if (c[0] != '0' || (c[1] != 'x' && c[1] != 'X')) {
+		return parse_number(text, value);
+	}
+	c += 2;
+	if (*c == '\0') {
+		return false;
+	}
+	for (; *c != '\0'; c++) {
+		char lower = (char)(*c | 0x20);
+		uint64_t digit;
+
+		if (*c >= '0' && *c <= '9') {
+			digit = (uint64_t)(*c - '0');
+		} else if (lower >= 'a' && lower <= 'f') {
+			digit = (uint64_t)(lower - 'a') + 10;
+		} else {
+			return false;
+		}
+		if (result > (UINT64_MAX >> 4)) {
+			return false;
+		}
+		result = (result << 4) | digit;
+	}
+	*value = result;
+	return true;
+}
+
+/** "s" unless count is 1, for "1 line" and "3 lines". */
+static const char *plural(uint64_t count)
+{
+	return count == 1 ? "" : "s";
+}
+
 /** Writes milliseconds as seconds with three decimals, e.g. "12.345s". */
 static void format_uptime(char *buf, size_t size, uint64_t ms)
 {
@@ -513,6 +637,10 @@ static void cmd_info(struct shell *s, struct shell_request *request)
 	reply_begin(s, request);
 	if (s->mode == SHELL_MODE_JSON) {
 		json_partition_fields(&request->reply, &info);
+		json_number(&request->reply, "console_buffer_bytes", info.console_buffer_bytes);
+		json_number(&request->reply, "stop_timeout_s", info.stop_timeout_s);
+		json_key(&request->reply, "stop_requested");
+		out_string(s, info.stop_requested ? "true" : "false");
 		reply_end(s, request);
 		return;
 	}
@@ -528,6 +656,11 @@ static void cmd_info(struct shell *s, struct shell_request *request)
 	format_snprintf(number, sizeof(number), "%u", info.restarts);
 	info_line(s, "restarts:", number);
 	info_line(s, "last stop:", info.stop_reason[0] != '\0' ? info.stop_reason : "-");
+	format_bytes(number, info.console_buffer_bytes);
+	info_line(s, "console:", number);
+	format_snprintf(number, sizeof(number), "%u s%s", info.stop_timeout_s,
+			info.stop_requested ? " (power button pressed)" : "");
+	info_line(s, "stop:", number);
 }
 
 /** The backend operation behind an action; NULL when not wired up. */
@@ -542,6 +675,8 @@ static shell_action_fn action_function(const struct shell_backend *backend, enum
 		return backend->force_stop;
 	case ACTION_RESTART:
 		return backend->restart;
+	case ACTION_RESET:
+		return backend->reset;
 	case ACTION_PAUSE:
 		return backend->pause;
 	case ACTION_RESUME:
@@ -560,6 +695,7 @@ static bool action_allowed(enum shell_action action, enum shell_partition_state 
 	case ACTION_FORCE_STOP:
 		return state == SHELL_STATE_RUNNING || state == SHELL_STATE_PAUSED;
 	case ACTION_RESTART:
+	case ACTION_RESET:
 		return state != SHELL_STATE_READY;
 	case ACTION_PAUSE:
 		return state == SHELL_STATE_RUNNING;
@@ -574,9 +710,10 @@ static const char *action_done_word(enum shell_action action)
 {
 	static const char *const words[] = {
 		[ACTION_START] = "started",
-		[ACTION_STOP] = "stopped",
+		[ACTION_STOP] = "power button pressed",
 		[ACTION_FORCE_STOP] = "stopped (forced)",
 		[ACTION_RESTART] = "restarted",
+		[ACTION_RESET] = "reset",
 		[ACTION_PAUSE] = "paused",
 		[ACTION_RESUME] = "resumed",
 	};
@@ -584,41 +721,67 @@ static const char *action_done_word(enum shell_action action)
 	return words[action];
 }
 
-/** Runs one state change on the partition called name, checking state first. */
-static void run_action(struct shell *s, struct shell_request *request, enum shell_action action,
-		       const char *name)
+/** Writes the reply of a done action; an orderly stop says when it will be forced. */
+static void action_reply(struct shell *s, struct shell_request *request, enum shell_action action,
+			 const struct shell_partition_info *info)
+{
+	reply_begin(s, request);
+	if (s->mode == SHELL_MODE_JSON) {
+		json_string(&request->reply, "partition", info->name);
+		if (action == ACTION_STOP) {
+			json_number(&request->reply, "stop_timeout_s", info->stop_timeout_s);
+		}
+	} else {
+		out_safe(s, info->name);
+		out_format(s, ": %s", action_done_word(action));
+		if (action == ACTION_STOP) {
+			out_format(s, " (stopped by force after %u s unless it stops; stop -f: now)",
+				   info->stop_timeout_s);
+		}
+		out_bytes(s, "\n", 1);
+	}
+	reply_end(s, request);
+}
+
+/** Runs one state change on the partition number index, checking its state first. */
+static void perform_action(struct shell *s, struct shell_request *request, enum shell_action action,
+			   unsigned int index, const struct shell_partition_info *info)
 {
 	shell_action_fn function = action_function(s->backend, action);
-	struct shell_partition_info info;
 	char error[SHELL_ERROR_MAX] = "";
-	unsigned int index;
 
 	if (function == NULL) {
 		reply_unavailable(s, request);
 		return;
 	}
-	if (!find_partition(s, request, name, &index, &info)) {
-		return;
-	}
-	if (!action_allowed(action, info.state)) {
-		reply_error(s, request, "%s: %s is %s", request->argv[0], info.name,
-			    state_name(info.state));
+	if (!action_allowed(action, info->state)) {
+		reply_error(s, request, "%s: %s is %s", request->argv[0], info->name,
+			    state_name(info->state));
 		return;
 	}
 	if (!function(s->backend_ctx, index, error, sizeof(error))) {
 		error[sizeof(error) - 1] = '\0';
-		reply_error(s, request, "%s: %s: %s", request->argv[0], info.name,
+		reply_error(s, request, "%s: %s: %s", request->argv[0], info->name,
 			    error[0] != '\0' ? error : "refused");
 		return;
 	}
-	reply_begin(s, request);
-	if (s->mode == SHELL_MODE_JSON) {
-		json_string(&request->reply, "partition", info.name);
-	} else {
-		out_safe(s, info.name);
-		out_format(s, ": %s\n", action_done_word(action));
+	action_reply(s, request, action, info);
+}
+
+/** Runs one state change on the partition called name, checking state first. */
+static void run_action(struct shell *s, struct shell_request *request, enum shell_action action,
+		       const char *name)
+{
+	struct shell_partition_info info;
+	unsigned int index;
+
+	if (action_function(s->backend, action) == NULL) {
+		reply_unavailable(s, request);
+		return;
 	}
-	reply_end(s, request);
+	if (find_partition(s, request, name, &index, &info)) {
+		perform_action(s, request, action, index, &info);
+	}
 }
 
 /** "start NAME". */
@@ -627,9 +790,15 @@ static void cmd_start(struct shell *s, struct shell_request *request)
 	run_action(s, request, ACTION_START, request->argv[1]);
 }
 
-/** "stop NAME" and "stop -f NAME". */
+/**
+ * "stop NAME" presses the power button of a running partition; a paused one
+ * cannot see it and is stopped at once, as is any with "stop -f NAME".
+ */
 static void cmd_stop(struct shell *s, struct shell_request *request)
 {
+	struct shell_partition_info info;
+	unsigned int index;
+
 	if (request->argc == 3) {
 		if (strcmp(request->argv[1], "-f") != 0) {
 			reply_error(s, request, "stop: unknown option '%s' (usage: stop [-f] NAME)",
@@ -639,7 +808,21 @@ static void cmd_stop(struct shell *s, struct shell_request *request)
 		run_action(s, request, ACTION_FORCE_STOP, request->argv[2]);
 		return;
 	}
-	run_action(s, request, ACTION_STOP, request->argv[1]);
+	if (s->backend->stop == NULL || s->backend->force_stop == NULL) {
+		reply_unavailable(s, request);
+		return;
+	}
+	if (!find_partition(s, request, request->argv[1], &index, &info)) {
+		return;
+	}
+	perform_action(s, request, info.state == SHELL_STATE_PAUSED ? ACTION_FORCE_STOP : ACTION_STOP,
+		       index, &info);
+}
+
+/** "reset NAME": as restart, for an operator who thinks of the reset button. */
+static void cmd_reset(struct shell *s, struct shell_request *request)
+{
+	run_action(s, request, ACTION_RESET, request->argv[1]);
 }
 
 /** "restart NAME". */
@@ -660,8 +843,12 @@ static void cmd_resume(struct shell *s, struct shell_request *request)
 	run_action(s, request, ACTION_RESUME, request->argv[1]);
 }
 
-/** Writes kept console bytes [offset, offset + size) of a partition, in the current mode. */
-static uint64_t log_copy_out(struct shell *s, unsigned int index, size_t offset, size_t size)
+/**
+ * Writes kept console bytes [offset, offset + size) of a partition, in the
+ * current mode; in text mode says so when there are none (unless @quiet).
+ */
+static uint64_t log_copy_out(struct shell *s, unsigned int index, size_t offset, size_t size,
+			     bool quiet)
 {
 	char chunk[128];
 	uint64_t copied = 0;
@@ -676,6 +863,10 @@ static uint64_t log_copy_out(struct shell *s, unsigned int index, size_t offset,
 			break;
 		}
 		if (s->mode == SHELL_MODE_JSON) {
+			/* A character cut at the chunk's end is read again whole with the next. */
+			size_t whole = shell_utf8_complete_length(chunk, got);
+
+			got = whole > 0 && copied + got < size ? whole : got;
 			out_json_chars(s, chunk, got);
 		} else {
 			out_sanitized(s, chunk, got, true);
@@ -683,7 +874,7 @@ static uint64_t log_copy_out(struct shell *s, unsigned int index, size_t offset,
 		ends_with_newline = chunk[got - 1] == '\n';
 		copied += got;
 	}
-	if (s->mode == SHELL_MODE_TEXT && copied == 0) {
+	if (s->mode == SHELL_MODE_TEXT && copied == 0 && !quiet) {
 		out_string(s, "(no console output kept)\n");
 	}
 	/* The next prompt must start on a line of its own. */
@@ -719,10 +910,10 @@ static void cmd_log(struct shell *s, struct shell_request *request)
 		json_string(&request->reply, "partition", info.name);
 		json_key(&request->reply, "data");
 		out_bytes(s, "\"", 1);
-		log_copy_out(s, index, kept - size, size);
+		log_copy_out(s, index, kept - size, size, false);
 		out_bytes(s, "\"", 1);
 	} else {
-		log_copy_out(s, index, kept - size, size);
+		log_copy_out(s, index, kept - size, size, false);
 	}
 	reply_end(s, request);
 }
@@ -793,6 +984,33 @@ static void stats_reasons_out(struct shell *s, struct shell_request *request,
 	}
 }
 
+/** Writes the console line's receive errors, when the backend knows them. */
+static void stats_line_errors_out(struct shell *s, struct shell_request *request)
+{
+	struct shell_line_errors errors;
+
+	memset(&errors, 0, sizeof(errors));
+	if (s->backend->line_errors == NULL || !s->backend->line_errors(s->backend_ctx, &errors)) {
+		return;
+	}
+	if (s->mode == SHELL_MODE_TEXT) {
+		out_format(s, "console line: %llu overruns, %llu framing errors, %llu parity errors, "
+			   "%llu breaks\n", (unsigned long long)errors.overruns,
+			   (unsigned long long)errors.framing_errors,
+			   (unsigned long long)errors.parity_errors, (unsigned long long)errors.breaks);
+		return;
+	}
+	struct json_object object;
+
+	json_key(&request->reply, "console_line");
+	json_open(&object, s);
+	json_number(&object, "overruns", errors.overruns);
+	json_number(&object, "framing_errors", errors.framing_errors);
+	json_number(&object, "parity_errors", errors.parity_errors);
+	json_number(&object, "breaks", errors.breaks);
+	json_close(&object);
+}
+
 /** "stats [NAME]": exits by reason, of one partition or of all together. */
 static void cmd_stats(struct shell *s, struct shell_request *request)
 {
@@ -818,6 +1036,9 @@ static void cmd_stats(struct shell *s, struct shell_request *request)
 		out_format(s, ": %llu\n", (unsigned long long)total);
 	}
 	stats_reasons_out(s, request, counts);
+	if (name == NULL) {
+		stats_line_errors_out(s, request);
+	}
 	reply_end(s, request);
 }
 
@@ -981,13 +1202,19 @@ static void cmd_memmap(struct shell *s, struct shell_request *request)
 	reply_end(s, request);
 }
 
-/** Writes one configuration setting in the current mode. */
+/**
+ * Writes one configuration setting in the current mode. Text is written as
+ * the file would be, a "[section]" line before the first key of each.
+ */
 static void config_entry_out(struct shell *s, const struct shell_config_entry *entry,
-			     unsigned int element)
+			     const char *previous_section, unsigned int element)
 {
 	if (s->mode == SHELL_MODE_TEXT) {
-		out_safe(s, entry->section);
-		out_bytes(s, ".", 1);
+		if (element == 0 || strcmp(entry->section, previous_section) != 0) {
+			out_bytes(s, "[", 1);
+			out_safe(s, entry->section);
+			out_string(s, "]\n");
+		}
 		out_safe(s, entry->key);
 		out_string(s, " = ");
 		out_safe(s, entry->value);
@@ -1008,6 +1235,7 @@ static void config_entry_out(struct shell *s, const struct shell_config_entry *e
 static void cmd_config(struct shell *s, struct shell_request *request)
 {
 	struct shell_config_entry entry;
+	char previous_section[sizeof(entry.section)] = "";
 
 	if (s->backend->config_entry == NULL) {
 		reply_unavailable(s, request);
@@ -1025,7 +1253,8 @@ static void cmd_config(struct shell *s, struct shell_request *request)
 		entry.section[sizeof(entry.section) - 1] = '\0';
 		entry.key[sizeof(entry.key) - 1] = '\0';
 		entry.value[sizeof(entry.value) - 1] = '\0';
-		config_entry_out(s, &entry, i);
+		config_entry_out(s, &entry, previous_section, i);
+		strlcpy(previous_section, entry.section, sizeof(previous_section));
 	}
 	if (s->mode == SHELL_MODE_JSON) {
 		json_array_close(&request->reply);
@@ -1100,6 +1329,634 @@ static void cmd_mode(struct shell *s, struct shell_request *request)
 	reply_end(s, request);
 }
 
+/* ------------------------------------------------------------------------
+ * Commands: a partition's console, registers and memory
+ * ------------------------------------------------------------------------ */
+
+/* Most kept output "console NAME" replays before attaching ("log" shows all). */
+#define SHELL_ATTACH_REPLAY_MAX 8192
+
+/**
+ * Whether the partition can take typed bytes (running or paused: a paused
+ * one finds them in its UART when it runs again); answers with an error
+ * naming its state otherwise.
+ */
+static bool accepts_input(struct shell *s, struct shell_request *request,
+			  const struct shell_partition_info *info)
+{
+	if (info->state == SHELL_STATE_RUNNING || info->state == SHELL_STATE_PAUSED) {
+		return true;
+	}
+	if (info->state == SHELL_STATE_STOPPED && info->stop_reason[0] != '\0') {
+		reply_error(s, request, "%s: %s is stopped (%s); start it first", request->argv[0],
+			    info->name, info->stop_reason);
+	} else {
+		reply_error(s, request, "%s: %s is %s; start it first", request->argv[0], info->name,
+			    state_name(info->state));
+	}
+	return false;
+}
+
+/** Ends an attachment: one summary line, the log lines held meanwhile, the prompt. */
+static void shell_detach(struct shell *s, const char *stop_reason)
+{
+	struct shell_attachment *a = &s->attached;
+
+	a->active = false;
+	s->backend->detach(s->backend_ctx, a->index);
+	/* The partition's output may have left the cursor in the middle of a line. */
+	out_string(s, "\r\ntessera: detached from ");
+	out_safe(s, a->name);
+	if (stop_reason != NULL) {
+		out_string(s, ": it stopped (");
+		out_safe(s, stop_reason);
+		out_string(s, ")");
+	}
+	if (a->other_lines > 0) {
+		out_format(s, "; %llu line%s from other partitions kept in their logs",
+			   (unsigned long long)a->other_lines, plural(a->other_lines));
+	}
+	if (a->refused_bytes > 0) {
+		out_format(s, "; %llu typed byte%s refused (its receive FIFO was full)",
+			   (unsigned long long)a->refused_bytes, plural(a->refused_bytes));
+	}
+	out_bytes(s, "\n", 1);
+	for (size_t start = 0; start < a->held_length;) {
+		size_t end = start;
+
+		while (a->held[end] != '\n') {
+			end++;
+		}
+		out_string(s, "tessera: ");
+		out_sanitized(s, a->held + start, end - start, false);
+		out_bytes(s, "\n", 1);
+		start = end + 1;
+	}
+	if (a->held_dropped > 0) {
+		out_format(s, "tessera: (%llu more log line%s while attached did not fit and are lost)\n",
+			   (unsigned long long)a->held_dropped, plural(a->held_dropped));
+	}
+	memset(a, 0, sizeof(*a));
+	shell_prompt(s);
+}
+
+/** "console NAME": replays its kept output, then attaches the terminal to it. */
+static void cmd_console(struct shell *s, struct shell_request *request)
+{
+	struct shell_partition_info info;
+	char error[SHELL_ERROR_MAX] = "";
+	unsigned int index;
+
+	if (s->mode == SHELL_MODE_JSON) {
+		reply_error(s, request, "console: not in JSON mode (type with send NAME TEXT; "
+			    "output arrives as console events)");
+		return;
+	}
+	if (s->backend->attach == NULL || s->backend->detach == NULL ||
+	    s->backend->console_input == NULL) {
+		reply_unavailable(s, request);
+		return;
+	}
+	if (!find_partition(s, request, request->argv[1], &index, &info) ||
+	    !accepts_input(s, request, &info)) {
+		return;
+	}
+	if (!s->backend->attach(s->backend_ctx, index, error, sizeof(error))) {
+		error[sizeof(error) - 1] = '\0';
+		reply_error(s, request, "console: %s: %s", info.name, error[0] != '\0' ? error : "refused");
+		return;
+	}
+	if (s->backend->log_length != NULL && s->backend->log_read != NULL) {
+		size_t kept = s->backend->log_length(s->backend_ctx, index);
+		bool cut = kept > SHELL_ATTACH_REPLAY_MAX;
+		size_t size = cut ? SHELL_ATTACH_REPLAY_MAX : kept;
+
+		if (cut) {
+			out_format(s, "tessera: the newest %zu of %zu bytes kept (log ", size, kept);
+			out_safe(s, info.name);
+			out_string(s, " shows all):\n");
+		}
+		log_copy_out(s, index, kept - size, size, true);
+	}
+	memset(&s->attached, 0, sizeof(s->attached));
+	s->attached.active = true;
+	s->attached.index = index;
+	strlcpy(s->attached.name, info.name, sizeof(s->attached.name));
+	out_string(s, "tessera: attached to ");
+	out_safe(s, info.name);
+	out_string(s, "; Ctrl-] detaches\n");
+}
+
+/** Value of a hex digit, or -1. */
+static int hex_digit(char c)
+{
+	char lower = (char)(c | 0x20);
+
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	return lower >= 'a' && lower <= 'f' ? lower - 'a' + 10 : -1;
+}
+
+/**
+ * Decodes the escapes of "send" text (\n \r \t \e \\ \xNN) into out, which
+ * has room for strlen(text) bytes; returns the length, or -1 with the bad
+ * escape's position in *bad.
+ */
+static long decode_send_text(const char *text, char *out, size_t *bad)
+{
+	size_t used = 0;
+
+	for (size_t i = 0; text[i] != '\0'; i++) {
+		if (text[i] != '\\') {
+			out[used++] = text[i];
+			continue;
+		}
+		*bad = i;
+		switch (text[++i]) {
+		case 'n': out[used++] = '\n'; break;
+		case 'r': out[used++] = '\r'; break;
+		case 't': out[used++] = '\t'; break;
+		case 'e': out[used++] = 0x1b; break;
+		case '\\': out[used++] = '\\'; break;
+		case 'x':
+			if (hex_digit(text[i + 1]) < 0 || hex_digit(text[i + 2]) < 0) {
+				return -1;
+			}
+			out[used++] = (char)(hex_digit(text[i + 1]) * 16 + hex_digit(text[i + 2]));
+			i += 2;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return (long)used;
+}
+
+/** Where the TEXT of "send [-n] NAME TEXT" starts in the typed line. */
+static const char *send_text_start(const char *line, unsigned int words_before)
+{
+	const char *c = line;
+
+	for (unsigned int word = 0; word < words_before; word++) {
+		while (*c == ' ') {
+			c++;
+		}
+		while (*c != ' ' && *c != '\0') {
+			c++;
+		}
+	}
+	/* One space separates NAME from TEXT; any further ones are part of it. */
+	return *c == ' ' ? c + 1 : c;
+}
+
+/** "send [-n] NAME TEXT": types TEXT and a newline (-n: none) into a partition's UART. */
+static void cmd_send(struct shell *s, struct shell_request *request)
+{
+	char bytes[SHELL_LINE_MAX + 1];
+	struct shell_partition_info info;
+	bool newline = strcmp(request->argv[1], "-n") != 0;
+	const char *name = newline ? request->argv[1] : request->argv[2];
+	unsigned int index;
+	size_t bad = 0;
+
+	if (s->backend->console_input == NULL) {
+		reply_unavailable(s, request);
+		return;
+	}
+	if (name == NULL || (!newline && request->argc < 3)) {
+		reply_error(s, request, "send: wrong number of arguments (usage: send [-n] NAME TEXT)");
+		return;
+	}
+	long length = decode_send_text(send_text_start(request->line, newline ? 2 : 3), bytes, &bad);
+
+	if (length < 0) {
+		reply_error(s, request, "send: bad escape at character %zu of the text "
+			    "(\\n \\r \\t \\e \\\\ \\xNN)", bad + 1);
+		return;
+	}
+	if (newline) {
+		bytes[length++] = '\n';
+	}
+	if (!find_partition(s, request, name, &index, &info) || !accepts_input(s, request, &info)) {
+		return;
+	}
+	size_t took = s->backend->console_input(s->backend_ctx, index, bytes, (size_t)length);
+
+	if (took < (size_t)length) {
+		reply_error(s, request, "send: %s took %zu of %ld bytes (its receive FIFO is full; "
+			    "send the rest later)", info.name, took, length);
+		return;
+	}
+	reply_begin(s, request);
+	if (s->mode == SHELL_MODE_JSON) {
+		json_string(&request->reply, "partition", info.name);
+		json_number(&request->reply, "bytes", (uint64_t)length);
+	} else {
+		out_safe(s, info.name);
+		out_format(s, ": sent %ld byte%s\n", length, plural((uint64_t)length));
+	}
+	reply_end(s, request);
+}
+
+/**
+ * Finds a partition whose vCPUs and RAM hold still for inspection: any state
+ * but running (pause it first); answers with an error otherwise.
+ */
+static bool find_still_partition(struct shell *s, struct shell_request *request, unsigned int *index,
+				 struct shell_partition_info *info)
+{
+	if (!find_partition(s, request, request->argv[1], index, info)) {
+		return false;
+	}
+	if (info->state == SHELL_STATE_RUNNING) {
+		reply_error(s, request, "%s: %s is running (pause it first)", request->argv[0],
+			    info->name);
+		return false;
+	}
+	return true;
+}
+
+/** One register of "regs": its name and where struct shell_registers keeps it. */
+struct register_field {
+	const char *name;
+	size_t offset;
+	bool selector;     /* 16 bits */
+};
+
+#define REG64(r) { #r, offsetof(struct shell_registers, r), false }
+#define REG16(r) { #r, offsetof(struct shell_registers, r), true }
+
+static const struct register_field register_fields[] = {
+	REG64(rax), REG64(rbx), REG64(rcx), REG64(rdx), REG64(rsi), REG64(rdi),
+	REG64(rbp), REG64(rsp), REG64(r8), REG64(r9), REG64(r10), REG64(r11),
+	REG64(r12), REG64(r13), REG64(r14), REG64(r15), REG64(rip), REG64(rflags),
+	REG64(cr0), REG64(cr2), REG64(cr3), REG64(cr4), REG64(efer),
+	REG16(cs), REG16(ds), REG16(es), REG16(fs), REG16(gs), REG16(ss), REG16(tr), REG16(ldtr),
+};
+
+/** The value of one register field. */
+static uint64_t register_value(const struct shell_registers *regs, const struct register_field *f)
+{
+	const uint8_t *at = (const uint8_t *)regs + f->offset;
+	uint64_t value64;
+	uint16_t value16;
+
+	if (f->selector) {
+		memcpy(&value16, at, sizeof(value16));
+		return value16;
+	}
+	memcpy(&value64, at, sizeof(value64));
+	return value64;
+}
+
+/** Writes the registers: three 64-bit ones or four selectors per text line. */
+static void registers_out(struct shell *s, struct shell_request *request,
+			  const struct shell_registers *regs)
+{
+	struct json_object object = { s, true };
+	unsigned int column = 0;
+
+	if (s->mode == SHELL_MODE_JSON) {
+		json_key(&request->reply, "registers");
+		json_open(&object, s);
+	}
+	for (unsigned int i = 0; i < ARRAY_SIZE(register_fields); i++) {
+		const struct register_field *f = &register_fields[i];
+		uint64_t value = register_value(regs, f);
+		bool new_group = i > 0 && f->selector && !register_fields[i - 1].selector;
+
+		if (s->mode == SHELL_MODE_JSON) {
+			json_address(&object, f->name, value);
+			continue;
+		}
+		if (new_group && column > 0) {
+			out_bytes(s, "\n", 1);
+			column = 0;
+		}
+		out_format(s, f->selector ? "%s%-4s 0x%04llx" : "%s%-6s 0x%016llx",
+			   column > 0 ? "  " : "", f->name, (unsigned long long)value);
+		column++;
+		if (column == (f->selector ? 4U : 3U)) {
+			out_bytes(s, "\n", 1);
+			column = 0;
+		}
+	}
+	if (s->mode == SHELL_MODE_JSON) {
+		json_close(&object);
+	} else if (column > 0) {
+		out_bytes(s, "\n", 1);
+	}
+}
+
+/** "regs NAME [VCPU]": the registers of a vCPU of a partition that is not running. */
+static void cmd_regs(struct shell *s, struct shell_request *request)
+{
+	struct shell_partition_info info;
+	struct shell_registers regs;
+	char error[SHELL_ERROR_MAX] = "";
+	uint64_t vcpu = 0;
+	unsigned int index;
+
+	if (s->backend->registers == NULL) {
+		reply_unavailable(s, request);
+		return;
+	}
+	if (request->argc == 3 && !parse_number(request->argv[2], &vcpu)) {
+		reply_error(s, request, "regs: bad number '%s'", request->argv[2]);
+		return;
+	}
+	if (!find_still_partition(s, request, &index, &info)) {
+		return;
+	}
+	if (vcpu >= info.vcpus) {
+		reply_error(s, request, "regs: %s has no vCPU %llu (it has %u)", info.name,
+			    (unsigned long long)vcpu, info.vcpus);
+		return;
+	}
+	memset(&regs, 0, sizeof(regs));
+	if (!s->backend->registers(s->backend_ctx, index, (unsigned int)vcpu, &regs, error,
+				   sizeof(error))) {
+		error[sizeof(error) - 1] = '\0';
+		reply_error(s, request, "regs: %s: %s", info.name, error[0] != '\0' ? error : "refused");
+		return;
+	}
+	reply_begin(s, request);
+	if (s->mode == SHELL_MODE_JSON) {
+		json_string(&request->reply, "partition", info.name);
+		json_number(&request->reply, "vcpu", vcpu);
+	} else {
+		out_safe(s, info.name);
+		out_format(s, " vCPU %llu (%s):\n", (unsigned long long)vcpu, state_name(info.state));
+	}
+	registers_out(s, request, &regs);
+	reply_end(s, request);
+}
+
+/** Writes one hex dump line of up to 16 bytes: address, hex, printable text. */
+static void mem_text_line(struct shell *s, uint64_t gpa, const uint8_t *bytes, size_t count)
+{
+	char text[17];
+
+	out_format(s, "%08llx ", (unsigned long long)gpa);
+	for (size_t i = 0; i < 16; i++) {
+		if (i < count) {
+			out_format(s, "%s %02x", i == 8 ? " " : "", bytes[i]);
+		} else {
+			out_string(s, i == 8 ? "    " : "   ");
+		}
+		text[i] = (char)(i < count && bytes[i] >= 0x20 && bytes[i] < 0x7f ? bytes[i] : '.');
+	}
+	text[MIN(count, (size_t)16)] = '\0';
+	out_format(s, "  |%s|\n", text);
+}
+
+/** Writes guest RAM already checked readable, as hex lines or one hex string. */
+static void mem_out(struct shell *s, unsigned int index, uint64_t gpa, uint64_t length)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t chunk[256];
+	char error[SHELL_ERROR_MAX];
+
+	for (uint64_t done = 0; done < length;) {
+		size_t count = (size_t)MIN(length - done, (uint64_t)sizeof(chunk));
+
+		if (!s->backend->read_memory(s->backend_ctx, index, gpa + done, chunk, count, error,
+					     sizeof(error))) {
+			memset(chunk, 0, sizeof(chunk)); /* cannot happen: read a moment ago */
+		}
+		for (size_t i = 0; i < count; i += 16) {
+			if (s->mode == SHELL_MODE_TEXT) {
+				mem_text_line(s, gpa + done + i, chunk + i, MIN(count - i, (size_t)16));
+				continue;
+			}
+			for (size_t j = i; j < MIN(count, i + 16); j++) {
+				char pair[2] = { hex[chunk[j] >> 4], hex[chunk[j] & 0xf] };
+
+				out_bytes(s, pair, 2);
+			}
+		}
+		done += count;
+	}
+}
+
+/** Reads the whole range once to find a byte that is not RAM before replying. */
+static bool mem_readable(struct shell *s, unsigned int index, uint64_t gpa, uint64_t length,
+			 char *error, size_t error_size)
+{
+	uint8_t chunk[256];
+
+	for (uint64_t done = 0; done < length;) {
+		size_t count = (size_t)MIN(length - done, (uint64_t)sizeof(chunk));
+
+		if (!s->backend->read_memory(s->backend_ctx, index, gpa + done, chunk, count, error,
+					     error_size)) {
+			return false;
+		}
+		done += count;
+	}
+	return true;
+}
+
+/** "mem NAME GPA LEN": a hex dump of guest RAM of a partition that is not running. */
+static void cmd_mem(struct shell *s, struct shell_request *request)
+{
+	struct shell_partition_info info;
+	char error[SHELL_ERROR_MAX] = "";
+	uint64_t gpa;
+	uint64_t length;
+	unsigned int index;
+
+	if (s->backend->read_memory == NULL) {
+		reply_unavailable(s, request);
+		return;
+	}
+	if (!parse_address(request->argv[2], &gpa)) {
+		reply_error(s, request, "mem: bad address '%s'", request->argv[2]);
+		return;
+	}
+	if (!parse_address(request->argv[3], &length) || length == 0 || length > SHELL_MEM_MAX ||
+	    gpa + length < gpa) {
+		reply_error(s, request, "mem: bad length '%s' (1 to %u bytes)", request->argv[3],
+			    SHELL_MEM_MAX);
+		return;
+	}
+	if (!find_still_partition(s, request, &index, &info)) {
+		return;
+	}
+	if (!mem_readable(s, index, gpa, length, error, sizeof(error))) {
+		error[sizeof(error) - 1] = '\0';
+		reply_error(s, request, "mem: %s: %s", info.name, error[0] != '\0' ? error : "refused");
+		return;
+	}
+	reply_begin(s, request);
+	if (s->mode == SHELL_MODE_JSON) {
+		json_string(&request->reply, "partition", info.name);
+		json_address(&request->reply, "gpa", gpa);
+		json_number(&request->reply, "length", length);
+		json_key(&request->reply, "data");
+		out_bytes(s, "\"", 1);
+	}
+	mem_out(s, index, gpa, length);
+	if (s->mode == SHELL_MODE_JSON) {
+		out_bytes(s, "\"", 1);
+	}
+	reply_end(s, request);
+}
+
+/* ------------------------------------------------------------------------
+ * Commands: the machine
+ * ------------------------------------------------------------------------ */
+
+/** Name of a CPU state, for text and JSON alike. */
+static const char *cpu_state_name(enum shell_cpu_state state)
+{
+	switch (state) {
+	case SHELL_CPU_RUNNING:
+		return "running";
+	case SHELL_CPU_IDLE:
+		return "idle";
+	default:
+		return "not started";
+	}
+}
+
+/** Writes one CPU in the current mode. */
+static void cpu_out(struct shell *s, const struct shell_cpu_info *cpu, unsigned int element)
+{
+	if (s->mode == SHELL_MODE_TEXT) {
+		out_format(s, "%3u %8u  %s", cpu->index, cpu->apic_id, cpu_state_name(cpu->state));
+		if (cpu->state == SHELL_CPU_RUNNING) {
+			out_format(s, ": vCPU %u of ", cpu->vcpu);
+			out_safe(s, cpu->partition);
+		}
+		out_bytes(s, "\n", 1);
+		return;
+	}
+	struct json_object object;
+
+	json_array_next(s, element);
+	json_open(&object, s);
+	json_number(&object, "index", cpu->index);
+	json_number(&object, "apic_id", cpu->apic_id);
+	json_string(&object, "state", cpu_state_name(cpu->state));
+	if (cpu->state == SHELL_CPU_RUNNING) {
+		json_string(&object, "partition", cpu->partition);
+		json_number(&object, "vcpu", cpu->vcpu);
+	}
+	json_close(&object);
+}
+
+/** "cpus": every physical CPU and what it does. */
+static void cmd_cpus(struct shell *s, struct shell_request *request)
+{
+	static const char note[] = "only the boot CPU runs vCPUs in this version";
+	struct shell_cpu_info cpu;
+
+	if (s->backend->cpu_info == NULL) {
+		reply_unavailable(s, request);
+		return;
+	}
+	reply_begin(s, request);
+	if (s->mode == SHELL_MODE_JSON) {
+		json_string(&request->reply, "note", note);
+		json_array_open(&request->reply, "cpus");
+	} else {
+		out_format(s, "%3s %8s  %s\n", "CPU", "APIC ID", "STATE");
+	}
+	for (unsigned int i = 0;; i++) {
+		memset(&cpu, 0, sizeof(cpu));
+		if (!s->backend->cpu_info(s->backend_ctx, i, &cpu)) {
+			break;
+		}
+		cpu.partition[sizeof(cpu.partition) - 1] = '\0';
+		cpu_out(s, &cpu, i);
+	}
+	if (s->mode == SHELL_MODE_JSON) {
+		json_array_close(&request->reply);
+	} else {
+		out_format(s, "(%s)\n", note);
+	}
+	reply_end(s, request);
+}
+
+/**
+ * Whether a machine command is confirmed: by -y, or by the same command a
+ * second time within SHELL_CONFIRM_MS. The first time it only says so.
+ */
+static bool machine_confirmed(struct shell *s, struct shell_request *request)
+{
+	const char *name = request->argv[0];
+	uint64_t now = s->backend->now_ms != NULL ? s->backend->now_ms(s->backend_ctx) : 0;
+
+	if (request->argc == 2) {
+		return true; /* -y, checked by the caller */
+	}
+	if (strcmp(s->confirm_command, name) == 0 && now <= s->confirm_deadline_ms) {
+		return true;
+	}
+	strlcpy(s->confirm_command, name, sizeof(s->confirm_command));
+	s->confirm_deadline_ms = s->backend->now_ms != NULL ? now + SHELL_CONFIRM_MS : UINT64_MAX;
+	reply_begin(s, request);
+	if (s->mode == SHELL_MODE_JSON) {
+		json_string(&request->reply, "confirm", "send it again within 10 s, or with -y");
+	} else {
+		out_format(s, "%s: this ends every partition; type %s again within %u s to confirm "
+			   "(or %s -y)\n", name, name, SHELL_CONFIRM_MS / 1000, name);
+	}
+	reply_end(s, request);
+	return false;
+}
+
+/** "reboot [-y]" and "poweroff [-y]": the whole machine, once confirmed. */
+static void run_machine_command(struct shell *s, struct shell_request *request, shell_machine_fn fn,
+				const char *doing)
+{
+	char error[SHELL_ERROR_MAX] = "";
+
+	if (request->argc == 2 && strcmp(request->argv[1], "-y") != 0) {
+		reply_error(s, request, "%s: unknown option '%s' (usage: %s [-y])", request->argv[0],
+			    request->argv[1], request->argv[0]);
+		return;
+	}
+	if (fn == NULL) {
+		reply_unavailable(s, request);
+		return;
+	}
+	if (!fn(s->backend_ctx, false, error, sizeof(error))) {
+		error[sizeof(error) - 1] = '\0';
+		reply_error(s, request, "%s: %s", request->argv[0], error[0] != '\0' ? error : "refused");
+		return;
+	}
+	if (!machine_confirmed(s, request)) {
+		return;
+	}
+	s->confirm_command[0] = '\0';
+	reply_begin(s, request);
+	if (s->mode == SHELL_MODE_JSON) {
+		json_string(&request->reply, "machine", doing);
+	} else {
+		out_format(s, "%s: %s now\n", request->argv[0], doing);
+	}
+	reply_end(s, request);
+	/* Returns only when it could not be done. */
+	fn(s->backend_ctx, true, error, sizeof(error));
+	error[sizeof(error) - 1] = '\0';
+	reply_error(s, request, "%s: %s", request->argv[0], error[0] != '\0' ? error : "it failed");
+}
+
+/** "reboot [-y]". */
+static void cmd_reboot(struct shell *s, struct shell_request *request)
+{
+	run_machine_command(s, request, s->backend->reboot, "rebooting");
+}
+
+/** "poweroff [-y]". */
+static void cmd_poweroff(struct shell *s, struct shell_request *request)
+{
+	run_machine_command(s, request, s->backend->poweroff, "powering off");
+}
+
 static const struct shell_command commands[] = {
 	{ .name = "help", .usage = "", .summary = "list the commands", .run = cmd_help },
 	{ .name = "version", .usage = "", .summary = "show the hypervisor version",
@@ -1111,28 +1968,47 @@ static const struct shell_command commands[] = {
 	  .max_args = 1, .run = cmd_info },
 	{ .name = "start", .usage = "NAME", .summary = "start a ready or stopped partition",
 	  .min_args = 1, .max_args = 1, .run = cmd_start },
-	{ .name = "stop", .usage = "[-f] NAME", .summary = "stop a partition (-f: at once)",
+	{ .name = "stop", .usage = "[-f] NAME",
+	  .summary = "press its power button, forced after its stop_timeout (-f: at once)",
 	  .min_args = 1, .max_args = 2, .run = cmd_stop },
 	{ .name = "restart", .usage = "NAME", .summary = "boot a partition again from its image",
 	  .min_args = 1, .max_args = 1, .run = cmd_restart },
+	{ .name = "reset", .usage = "NAME", .summary = "hardware reset: as restart",
+	  .min_args = 1, .max_args = 1, .run = cmd_reset },
 	{ .name = "pause", .usage = "NAME", .summary = "stop scheduling a running partition",
 	  .min_args = 1, .max_args = 1, .run = cmd_pause },
 	{ .name = "resume", .usage = "NAME", .summary = "schedule a paused partition again",
 	  .min_args = 1, .max_args = 1, .run = cmd_resume },
+	{ .name = "console", .usage = "NAME",
+	  .summary = "attach to a partition's console (Ctrl-] detaches)", .min_args = 1,
+	  .max_args = 1, .run = cmd_console },
+	{ .name = "send", .usage = "[-n] NAME TEXT",
+	  .summary = "type TEXT and Enter into its console (-n: no Enter; \\n \\r \\xNN)",
+	  .min_args = 1, .max_args = 3, .takes_text = true, .run = cmd_send },
 	{ .name = "log", .usage = "NAME [BYTES]", .summary = "replay a partition's console output",
 	  .min_args = 1, .max_args = 2, .run = cmd_log },
-	{ .name = "stats", .usage = "[NAME]", .summary = "VM exits by reason", .max_args = 1,
-	  .run = cmd_stats },
+	{ .name = "stats", .usage = "[NAME]", .summary = "VM exits by reason; console line errors",
+	  .max_args = 1, .run = cmd_stats },
 	{ .name = "trace", .usage = "NAME", .summary = "the last VM exits of a partition",
 	  .min_args = 1, .max_args = 1, .run = cmd_trace },
+	{ .name = "regs", .usage = "NAME [VCPU]", .summary = "registers of a vCPU (not running)",
+	  .min_args = 1, .max_args = 2, .run = cmd_regs },
+	{ .name = "mem", .usage = "NAME GPA LEN", .summary = "hex dump of guest RAM (not running)",
+	  .min_args = 3, .max_args = 3, .run = cmd_mem },
 	{ .name = "audit", .usage = "", .summary = "check that every partition reaches only its RAM",
 	  .run = cmd_audit },
 	{ .name = "memmap", .usage = "", .summary = "host memory and its owners", .run = cmd_memmap },
 	{ .name = "config", .usage = "", .summary = "the configuration in effect", .run = cmd_config },
+	{ .name = "cpus", .usage = "", .summary = "the physical CPUs and what they run",
+	  .run = cmd_cpus },
 	{ .name = "loglevel", .usage = "[LEVEL]", .summary = "show or set the log level",
 	  .max_args = 1, .run = cmd_loglevel },
 	{ .name = "mode", .usage = "json|text", .summary = "replies as JSON lines or as text",
 	  .min_args = 1, .max_args = 1, .run = cmd_mode },
+	{ .name = "reboot", .usage = "[-y]", .summary = "reset the whole machine (asks to confirm)",
+	  .max_args = 1, .run = cmd_reboot },
+	{ .name = "poweroff", .usage = "[-y]", .summary = "power the machine off (asks to confirm)",
+	  .max_args = 1, .run = cmd_poweroff },
 };
 
 /** "help": every command with its one line. */
@@ -1146,7 +2022,7 @@ static void cmd_help(struct shell *s, struct shell_request *request)
 		const struct shell_command *command = &commands[i];
 
 		if (s->mode == SHELL_MODE_TEXT) {
-			out_format(s, "  %-8s %-13s %s\n", command->name, command->usage,
+			out_format(s, "  %-8s %-14s %s\n", command->name, command->usage,
 				   command->summary);
 			continue;
 		}
@@ -1207,6 +2083,10 @@ static const struct shell_command *find_command(const char *name)
 static void run_line(struct shell *s, char *line)
 {
 	struct shell_request request = { 0 };
+	char typed[SHELL_LINE_MAX];
+
+	strlcpy(typed, line, sizeof(typed));
+	request.line = typed;
 	/* An error names the first word even when the line has too many. */
 	bool fits = split_words(line, &request);
 
@@ -1216,13 +2096,18 @@ static void run_line(struct shell *s, char *line)
 	s->sequence++;
 	const struct shell_command *command = find_command(request.argv[0]);
 
+	/* A confirmation is the very next command: anything else cancels it. */
+	if (command == NULL || strcmp(command->name, s->confirm_command) != 0) {
+		s->confirm_command[0] = '\0';
+	}
 	if (command == NULL) {
 		reply_error(s, &request, "unknown command '%s' (try help)", request.argv[0]);
 		return;
 	}
 	unsigned int args = request.argc - 1;
 
-	if (!fits || args < command->min_args || args > command->max_args) {
+	if ((!fits && !command->takes_text) || args < command->min_args ||
+	    (args > command->max_args && !command->takes_text)) {
 		reply_error(s, &request, "%s: wrong number of arguments (usage: %s%s%s)",
 			    command->name, command->name, command->usage[0] != '\0' ? " " : "",
 			    command->usage);
@@ -1327,6 +2212,7 @@ static void enter_line(struct shell *s)
 	char line[SHELL_LINE_MAX];
 
 	echo(s, "\r\n", 2);
+	s->prompt_shown = false;
 	if (s->line_overflowed) {
 		s->sequence++;
 		struct shell_request request = { .argc = 1, .argv = { "line" } };
@@ -1372,17 +2258,26 @@ static void delete_char(struct shell *s)
 static void cancel_line(struct shell *s)
 {
 	echo(s, "^C\r\n", 4);
+	s->prompt_shown = false;
 	reset_line(s);
 	shell_prompt(s);
 }
+
+static void plain_byte(struct shell *s, unsigned char c);
 
 /** Handles a byte inside an escape sequence; arrows move through history. */
 static void escape_byte(struct shell *s, unsigned char c)
 {
 	if (s->escape == SHELL_ESCAPE_STARTED) {
 		/* ESC [ (CSI) and ESC O (SS3) both carry the arrow keys. */
-		s->escape = (c == '[' || c == 'O') ? SHELL_ESCAPE_SEQUENCE : SHELL_ESCAPE_NONE;
 		s->escape_param_length = 0;
+		if (c == '[' || c == 'O') {
+			s->escape = SHELL_ESCAPE_SEQUENCE;
+			return;
+		}
+		/* A lone ESC (or Alt with a key) is dropped; the key counts on its own. */
+		s->escape = SHELL_ESCAPE_NONE;
+		plain_byte(s, c);
 		return;
 	}
 	if (c >= 0x20 && c <= 0x3f) {
@@ -1458,22 +2353,80 @@ void shell_init(struct shell *s, const struct shell_backend *backend, void *back
 	s->history_newest = SHELL_HISTORY_MAX - 1;
 }
 
+/** Types a run of bytes into the attached partition; returns how many were used. */
+static size_t attached_input(struct shell *s, const char *bytes, size_t length)
+{
+	size_t run = 0;
+
+	while (run < length && (unsigned char)bytes[run] != SHELL_DETACH_BYTE) {
+		run++;
+	}
+	if (run > 0) {
+		size_t took = s->backend->console_input(s->backend_ctx, s->attached.index, bytes, run);
+
+		s->attached.refused_bytes += run - MIN(took, run);
+	}
+	if (run < length) {
+		shell_detach(s, NULL);
+		return run + 1;
+	}
+	return run;
+}
+
 /** See hv/shell.h. */
 void shell_input(struct shell *s, const char *bytes, size_t length)
 {
-	for (size_t i = 0; i < length; i++) {
-		input_byte(s, (unsigned char)bytes[i]);
+	size_t i = 0;
+
+	while (i < length) {
+		if (!s->attached.active) {
+			input_byte(s, (unsigned char)bytes[i++]);
+			continue;
+		}
+		/* The LF of the CR LF that ran "console NAME" is not for the partition. */
+		if (s->last_was_cr && bytes[i] == '\n') {
+			i++;
+		}
+		s->last_was_cr = false;
+		i += attached_input(s, bytes + i, length - i);
 	}
 }
 
 /** See hv/shell.h. */
 void shell_prompt(struct shell *s)
 {
+	if (s->mode != SHELL_MODE_TEXT || s->attached.active) {
+		return;
+	}
 	echo(s, SHELL_PROMPT, sizeof(SHELL_PROMPT) - 1);
 	echo(s, s->line, s->line_length);
+	s->prompt_shown = true;
 }
 
-/** Starts an event: in text mode, clears the prompt line the event interrupts. */
+/** See hv/shell.h. */
+bool shell_prompt_hidden(const struct shell *s)
+{
+	return s->mode == SHELL_MODE_TEXT && !s->attached.active && !s->prompt_shown;
+}
+
+/** See hv/shell.h. */
+void shell_restore_prompt(struct shell *s)
+{
+	if (shell_prompt_hidden(s)) {
+		shell_prompt(s);
+	}
+}
+
+/** See hv/shell.h. */
+bool shell_attached_to(const struct shell *s, unsigned int index)
+{
+	return s->attached.active && s->attached.index == index;
+}
+
+/**
+ * Starts an event: in text mode, clears the prompt line the event interrupts
+ * (it stays hidden until shell_restore_prompt() or the next keystroke).
+ */
 static void event_begin(struct shell *s, struct json_object *event, const char *kind)
 {
 	event->shell = s;
@@ -1483,35 +2436,41 @@ static void event_begin(struct shell *s, struct json_object *event, const char *
 		json_string(event, "event", kind);
 		return;
 	}
-	out_string(s, "\r\x1b[K");
+	if (s->prompt_shown) {
+		out_string(s, "\r\x1b[K");
+		s->prompt_shown = false;
+	}
 }
 
-/** Ends an event: in text mode, shows the prompt and the typed line again. */
+/** Ends an event: in JSON mode the object and its line. */
 static void event_end(struct shell *s, struct json_object *event)
 {
 	if (s->mode == SHELL_MODE_JSON) {
 		json_close(event);
 		out_bytes(s, "\n", 1);
-		return;
 	}
-	shell_prompt(s);
 }
 
 /** See hv/shell.h. */
-void shell_event_state(struct shell *s, const char *partition, const char *state)
+void shell_event_state(struct shell *s, const char *partition, const char *change,
+		       enum shell_partition_state state, const char *reason)
 {
 	struct json_object event;
 
+	if (s->attached.active && state == SHELL_STATE_STOPPED &&
+	    strcmp(partition, s->attached.name) == 0) {
+		shell_detach(s, reason);
+		return;
+	}
+	if (s->mode != SHELL_MODE_JSON) {
+		return; /* the log line of the change says it already */
+	}
 	event_begin(s, &event, "state");
-	if (s->mode == SHELL_MODE_JSON) {
-		json_string(&event, "partition", partition);
-		json_string(&event, "state", state);
-	} else {
-		out_string(s, "tessera: ");
-		out_safe(s, partition);
-		out_string(s, " is ");
-		out_safe(s, state);
-		out_bytes(s, "\n", 1);
+	json_string(&event, "partition", partition);
+	json_string(&event, "change", change);
+	json_string(&event, "state", state_name(state));
+	if (reason != NULL && reason[0] != '\0') {
+		json_string(&event, "reason", reason);
 	}
 	event_end(s, &event);
 }
@@ -1536,11 +2495,29 @@ static void console_text_out(struct shell *s, const char *partition, const char 
 	}
 }
 
+/** Lines in a chunk of console text: its newlines, and a last line without one. */
+static uint64_t count_lines(const char *text, size_t length)
+{
+	uint64_t lines = 0;
+
+	for (size_t i = 0; i < length; i++) {
+		lines += text[i] == '\n';
+	}
+	return lines + (length > 0 && text[length - 1] != '\n');
+}
+
 /** See hv/shell.h. */
 void shell_event_console(struct shell *s, const char *partition, const char *text, size_t length)
 {
 	struct json_object event;
 
+	if (s->attached.active) {
+		/* Its own output is shown raw; the others' stay in their logs. */
+		if (strcmp(partition, s->attached.name) != 0) {
+			s->attached.other_lines += count_lines(text, length);
+		}
+		return;
+	}
 	event_begin(s, &event, "console");
 	if (s->mode == SHELL_MODE_JSON) {
 		json_string(&event, "partition", partition);
@@ -1552,11 +2529,27 @@ void shell_event_console(struct shell *s, const char *partition, const char *tex
 	event_end(s, &event);
 }
 
+/** Keeps a log line to show after detaching; counts it when there is no room. */
+static void hold_log_line(struct shell_attachment *a, const char *text, size_t length)
+{
+	if (a->held_length + length + 1 > sizeof(a->held)) {
+		a->held_dropped++;
+		return;
+	}
+	memcpy(a->held + a->held_length, text, length);
+	a->held[a->held_length + length] = '\n';
+	a->held_length += length + 1;
+}
+
 /** See hv/shell.h. */
 void shell_event_log(struct shell *s, const char *text, size_t length)
 {
 	struct json_object event;
 
+	if (s->attached.active) {
+		hold_log_line(&s->attached, text, length);
+		return;
+	}
 	event_begin(s, &event, "log");
 	if (s->mode == SHELL_MODE_JSON) {
 		json_key(&event, "text");
@@ -1567,4 +2560,12 @@ void shell_event_log(struct shell *s, const char *text, size_t length)
 		out_bytes(s, "\n", 1);
 	}
 	event_end(s, &event);
+}
+
+/** See hv/shell.h. */
+void shell_attached_output(struct shell *s, const char *bytes, size_t length)
+{
+	if (s->attached.active) {
+		out_bytes(s, bytes, length);
+	}
 }

@@ -8,8 +8,6 @@
 
 #define CPUID_1_ECX_XSAVE (1U << 26)
 #define CPUID_LEAF_XSAVE  0xd
-#define CR4_OSFXSR   (1ULL << 9)
-#define CR4_OSXSAVE  (1ULL << 18)
 #define FXSAVE_SIZE  512
 #define FCW_RESET    0x037f
 #define MXCSR_RESET  0x1f80

@@ -7,6 +7,7 @@
 
 #define MSR_IA32_TSC                 0x00000010
 #define MSR_IA32_APIC_BASE           0x0000001b
+#define MSR_IA32_TSC_DEADLINE        0x000006e0
 #define MSR_IA32_FEATURE_CONTROL     0x0000003a
 #define MSR_IA32_TSC_ADJUST          0x0000003b
 #define MSR_IA32_SYSENTER_CS         0x00000174

@@ -63,6 +63,8 @@
 #define VMCS_ENTRY_INSTRUCTION_LENGTH  0x401a
 #define VMCS_TPR_THRESHOLD             0x401c
 #define VMCS_PROC_BASED_CONTROLS2      0x401e
+#define VMCS_PLE_GAP                   0x4020
+#define VMCS_PLE_WINDOW                0x4022
 #define VMCS_INSTRUCTION_ERROR         0x4400
 #define VMCS_EXIT_REASON               0x4402
 #define VMCS_EXIT_INTERRUPTION_INFO    0x4404

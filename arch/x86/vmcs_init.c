@@ -13,7 +13,6 @@
 #include "hv/alloc.h"
 #include "hv/log.h"
 #include "hv/phys.h"
-#include "hv/sched.h"
 #include "hv/string.h"
 
 #define AR_CODE32   0xc09b   /* present, S, DPL0, execute/read accessed, D, G */
@@ -25,10 +24,20 @@
 #define GUEST_PAT_DEFAULT 0x0007040600070406ULL /* the power-on PAT */
 #define DR7_RESERVED_ONE 0x400
 
+/*
+ * PAUSE-loop exiting (SDM 25.1.3): PAUSEs at most PLE_GAP TSC ticks apart
+ * form one spin loop, and a loop longer than PLE_WINDOW ticks exits, so a
+ * vCPU spinning on a lock whose holder is not running gives the CPU away.
+ * These are the gap between two PAUSEs of one tight loop and a few
+ * microseconds of spinning on current processors.
+ */
+#define VMX_PLE_GAP    128
+#define VMX_PLE_WINDOW 4096
+
 extern const char vmx_exit_stub[];
 
 /** Writes the execution, exit and entry controls and their structures. */
-static bool vmcs_write_controls(const struct vcpu *vcpu)
+static bool vmcs_write_controls(struct vcpu *vcpu)
 {
 	const struct vmx_config *cfg = vmx_get_config();
 	const struct partition *p = vcpu->partition;
@@ -36,6 +45,7 @@ static bool vmcs_write_controls(const struct vcpu *vcpu)
 
 	ok &= vmcs_write32(VMCS_PIN_BASED_CONTROLS, cfg->pinbased);
 	ok &= vmcs_write32(VMCS_PROC_BASED_CONTROLS, cfg->procbased);
+	vcpu->procbased_controls = cfg->procbased;
 	ok &= vmcs_write32(VMCS_PROC_BASED_CONTROLS2, cfg->procbased2);
 	ok &= vmcs_write32(VMCS_EXIT_CONTROLS, cfg->exit);
 	ok &= vmcs_write32(VMCS_ENTRY_CONTROLS, cfg->entry);
@@ -56,13 +66,15 @@ static bool vmcs_write_controls(const struct vcpu *vcpu)
 	if (cfg->has_vpid) {
 		ok &= vmcs_write16(VMCS_VPID, vcpu->vpid);
 	}
-	/*
-	 * The timer restarts from this value at every VM entry, so it only
-	 * bounds a guest that never exits; hv/sched.c measures the slice.
-	 */
-	if (cfg->has_preemption_timer) {
-		ok &= vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
-				   SCHED_SLICE_TSC >> cfg->preemption_timer_rate);
+	/* With the TPR shadow, CR8 is the TPR in the APIC's own register page. */
+	if (cfg->has_tpr_shadow) {
+		ok &= vmcs_write64(VMCS_VIRTUAL_APIC_PAGE_ADDR, hpa_addr(ptr_to_hpa(vcpu->apic_page)));
+		ok &= vmcs_write32(VMCS_TPR_THRESHOLD, 0);
+	}
+	/* hv/sched.c arms the preemption timer before every first entry. */
+	if (cfg->has_pause_loop_exiting) {
+		ok &= vmcs_write32(VMCS_PLE_GAP, VMX_PLE_GAP);
+		ok &= vmcs_write32(VMCS_PLE_WINDOW, VMX_PLE_WINDOW);
 	}
 	return ok;
 }
@@ -153,7 +165,11 @@ static bool vmcs_write_guest_control_registers(const struct vmx_cap_msrs *caps)
 	uint64_t cr4 = vmx_fix_cr4(caps, 0);
 	/* Owned by the host: every bit VMX fixes, so a guest write to one exits. */
 	uint64_t cr0_mask = (caps->cr0_fixed0 & ~(CR0_PE | CR0_PG)) | ~caps->cr0_fixed1;
-	uint64_t cr4_mask = caps->cr4_fixed0 | ~caps->cr4_fixed1;
+	/*
+	 * ... and OSXSAVE, which CPUID.1:ECX reports back: its writes must exit
+	 * so that the CPUID answers the fast path caches are forgotten.
+	 */
+	uint64_t cr4_mask = caps->cr4_fixed0 | ~caps->cr4_fixed1 | CR4_OSXSAVE;
 	bool ok = true;
 
 	ok &= vmcs_writel(VMCS_GUEST_CR0, cr0);
@@ -192,7 +208,7 @@ static bool vmcs_write_guest_state(uint64_t entry)
 }
 
 /** Makes the vCPU's VMCS the current one on this CPU. */
-static bool vmx_vcpu_load(struct vcpu *vcpu)
+bool vmx_vcpu_load(struct vcpu *vcpu)
 {
 	struct percpu *cpu = this_cpu();
 
@@ -218,6 +234,11 @@ static bool vmx_vcpu_create_fpu(struct vcpu *vcpu)
 	vcpu->fpu_area = hpa_to_ptr(area);
 	fpu_state_init(vcpu->fpu_area);
 	vcpu->xcr0 = 1; /* x87 only, as after RESET */
+	/* The local APIC's registers; with the TPR shadow also the virtual-APIC page. */
+	if (!alloc_pages(1, 1, OWNER_HV_VMX, &area)) {
+		return false;
+	}
+	vcpu->apic_page = memset(hpa_to_ptr(area), 0, PAGE_SIZE);
 	return true;
 }
 
@@ -227,7 +248,7 @@ bool vmx_vcpu_create(struct vcpu *vcpu, uint64_t entry)
 	uint32_t *vmcs;
 
 	if (!vmx_vcpu_create_fpu(vcpu)) {
-		log_error("no memory for a vCPU's FPU state");
+		log_error("no memory for a vCPU's FPU state and APIC page");
 		return false;
 	}
 	if (!alloc_pages(1, 1, OWNER_HV_VMX, &vcpu->vmcs)) {
@@ -266,6 +287,10 @@ void vmx_vcpu_destroy(struct vcpu *vcpu)
 		}
 		alloc_free(vcpu->vmcs, 1, OWNER_HV_VMX);
 		vcpu->vmcs = hpa_init(0);
+	}
+	if (vcpu->apic_page != NULL) {
+		alloc_free(ptr_to_hpa(vcpu->apic_page), 1, OWNER_HV_VMX);
+		vcpu->apic_page = NULL;
 	}
 	if (vcpu->fpu_area != NULL) {
 		alloc_free(ptr_to_hpa(vcpu->fpu_area), ALIGN_UP(fpu_state_size(), PAGE_SIZE) / PAGE_SIZE,

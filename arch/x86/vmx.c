@@ -7,6 +7,7 @@
 #include "arch/x86/fpu.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/msr_bitmap.h"
+#include "arch/x86/vmcs.h"
 #include "arch/x86/vmx_defs.h"
 #include "arch/x86/vmx_ops.h"
 #include "hv/alloc.h"
@@ -175,6 +176,16 @@ void vmx_switch_guest_context(struct percpu *cpu, struct vcpu *next)
 	cpu_write_cr2(next->regs.cr2);
 	fpu_switch(prev, next);
 	cpu->guest_context_owner = next;
+}
+
+/** Arms the VMX-preemption timer to expire @tsc_ticks from the next entry. */
+void vmx_arm_preemption_timer(uint64_t tsc_ticks)
+{
+	uint64_t value = tsc_ticks >> vmx_cfg.preemption_timer_rate;
+
+	if (vmx_cfg.has_preemption_timer) {
+		vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE, (uint32_t)MIN(value, (uint64_t)UINT32_MAX));
+	}
 }
 
 /** Sets the guest CR2 of @vcpu (live in the CPU when its context is loaded). */

@@ -32,6 +32,12 @@ uint64_t vmx_guest_cr4_allowed(void);
 /** Allocates and fills a vCPU's VMCS for its first entry at @entry. */
 bool vmx_vcpu_create(struct vcpu *vcpu, uint64_t entry);
 
+/** Makes the vCPU's VMCS current on this CPU (VMPTRLD when it is not). */
+bool vmx_vcpu_load(struct vcpu *vcpu);
+
+/** Arms the VMX-preemption timer to expire @tsc_ticks from the next entry. */
+void vmx_arm_preemption_timer(uint64_t tsc_ticks);
+
 /** Releases the VMCS of a vCPU. */
 void vmx_vcpu_destroy(struct vcpu *vcpu);
 

@@ -171,8 +171,14 @@ static const struct vmx_ctl_policy cpu_policy = {
 	.required = CPU_BASED_HLT_EXITING | CPU_BASED_USE_IO_BITMAPS |
 		    CPU_BASED_USE_MSR_BITMAPS |
 		    CPU_BASED_ACTIVATE_SECONDARY_CONTROLS,
+	/*
+	 * CR8 is the guest's TPR: with the TPR shadow it stays in the
+	 * virtual-APIC page, otherwise every MOV CR8 must exit, or a 64-bit
+	 * guest would program the physical APIC (vmx_choose_tpr_controls).
+	 */
 	.optional = CPU_BASED_USE_TSC_OFFSETTING | CPU_BASED_MWAIT_EXITING |
-		    CPU_BASED_MONITOR_EXITING,
+		    CPU_BASED_MONITOR_EXITING | CPU_BASED_USE_TPR_SHADOW |
+		    CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING,
 	/*
 	 * The default1 class: reserved bits, plus CR3-load/store exiting,
 	 * which every processor without the TRUE MSRs forces on. Tessera can
@@ -191,7 +197,7 @@ static const struct vmx_ctl_policy secondary_policy = {
 	.required = SECONDARY_ENABLE_EPT | SECONDARY_UNRESTRICTED_GUEST,
 	/* VPID is dropped at run time when INVVPID is unusable. */
 	.optional = SECONDARY_ENABLE_VPID | SECONDARY_ENABLE_RDTSCP |
-		    SECONDARY_ENABLE_INVPCID,
+		    SECONDARY_ENABLE_INVPCID | SECONDARY_PAUSE_LOOP_EXITING,
 	/* Only affects Intel PT packets, which Tessera never uses. */
 	.tolerated = SECONDARY_CONCEAL_VMX_FROM_PT,
 	.default1 = 0,
@@ -210,7 +216,7 @@ static const struct vmx_ctl_policy exit_policy = {
 	 * always allowed) together with "load debug controls" on entry.
 	 */
 	.optional = VM_EXIT_ACKNOWLEDGE_INTERRUPT_ON_EXIT |
-		    VM_EXIT_SAVE_DEBUG_CONTROLS,
+		    VM_EXIT_SAVE_DEBUG_CONTROLS | VM_EXIT_SAVE_VMX_PREEMPTION_TIMER,
 	.tolerated = VM_EXIT_DEFAULT1 | VM_EXIT_CONCEAL_VMX_FROM_PT,
 	.default1 = VM_EXIT_DEFAULT1,
 	.names = exit_names,
@@ -317,6 +323,28 @@ static bool vmx_invvpid_usable(uint64_t cap)
 		       VMX_VPID_INVVPID_ALL_CONTEXT)) != 0;
 }
 
+/**
+ * With the TPR shadow, MOV CR8 needs no exit (SDM 29.3); without it both
+ * CR8 exits are indispensable, since CR8 would otherwise be the physical
+ * APIC's TPR.
+ */
+static bool vmx_choose_tpr_controls(uint64_t procbased_msr, uint32_t *procbased,
+				    const char **missing)
+{
+	const uint32_t cr8_exits = CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING;
+
+	if (*procbased & CPU_BASED_USE_TPR_SHADOW) {
+		/* Keep only what the processor will not let be 0. */
+		*procbased &= ~cr8_exits | (uint32_t)procbased_msr;
+		return true;
+	}
+	if ((*procbased & cr8_exits) != cr8_exits) {
+		*missing = "CR8-load and CR8-store exiting, or the TPR shadow";
+		return false;
+	}
+	return true;
+}
+
 /** Computes the five control words, in the order VM entry depends on them. */
 static bool vmx_compute_controls(const struct vmx_cap_msrs *caps,
 				 struct vmx_config *out, const char **missing)
@@ -333,6 +361,8 @@ static bool vmx_compute_controls(const struct vmx_cap_msrs *caps,
 	       vmx_ctl_adjust(&cpu_policy,
 			      t ? caps->true_procbased : caps->procbased, t,
 			      &out->procbased, missing) &&
+	       vmx_choose_tpr_controls(t ? caps->true_procbased : caps->procbased,
+				       &out->procbased, missing) &&
 	       /* There is no TRUE MSR for the secondary controls. */
 	       vmx_ctl_adjust(&secondary, caps->procbased2, true,
 			      &out->procbased2, missing) &&
@@ -375,6 +405,8 @@ static void vmx_fill_features(const struct vmx_cap_msrs *caps,
 			      struct vmx_config *out)
 {
 	uint64_t cap = caps->ept_vpid_cap;
+	uint32_t procbased_allowed1 =
+		(uint32_t)((out->uses_true_msrs ? caps->true_procbased : caps->procbased) >> 32);
 
 	out->has_vpid = (out->procbased2 & SECONDARY_ENABLE_VPID) != 0;
 	out->has_preemption_timer =
@@ -383,6 +415,14 @@ static void vmx_fill_features(const struct vmx_cap_msrs *caps,
 	out->has_ack_interrupt_on_exit =
 		(out->exit & VM_EXIT_ACKNOWLEDGE_INTERRUPT_ON_EXIT) != 0;
 	out->has_rdtscp = (out->procbased2 & SECONDARY_ENABLE_RDTSCP) != 0;
+	out->has_tpr_shadow = (out->procbased & CPU_BASED_USE_TPR_SHADOW) != 0;
+	out->has_pause_loop_exiting = (out->procbased2 & SECONDARY_PAUSE_LOOP_EXITING) != 0;
+	out->has_save_preemption_timer =
+		(out->exit & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER) != 0;
+	/* The window exits are turned on and off per vCPU, so only "may be 1" matters. */
+	out->has_interrupt_window = (procbased_allowed1 & CPU_BASED_INTERRUPT_WINDOW_EXITING) != 0;
+	out->has_nmi_window = out->has_virtual_nmis &&
+			      (procbased_allowed1 & CPU_BASED_NMI_WINDOW_EXITING) != 0;
 	out->has_invpcid = (out->procbased2 & SECONDARY_ENABLE_INVPCID) != 0;
 	out->has_ept_2m = (cap & VMX_EPT_2MB_PAGES) != 0;
 	out->has_ept_1g = (cap & VMX_EPT_1GB_PAGES) != 0;

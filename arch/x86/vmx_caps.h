@@ -61,6 +61,11 @@ struct vmx_config {
 	bool has_ack_interrupt_on_exit; /* exit: vector is in exit info */
 	bool has_rdtscp;           /* secondary: enable RDTSCP */
 	bool has_invpcid;          /* secondary: enable INVPCID */
+	bool has_tpr_shadow;       /* primary: use TPR shadow (else CR8 exits) */
+	bool has_pause_loop_exiting; /* secondary: PAUSE-loop exiting */
+	bool has_save_preemption_timer; /* exit: the timer keeps counting across exits */
+	bool has_interrupt_window; /* interrupt-window exiting may be turned on */
+	bool has_nmi_window;       /* NMI-window exiting may be (needs virtual NMIs) */
 
 	/* EPT and VPID capabilities (IA32_VMX_EPT_VPID_CAP). */
 	bool has_ept_2m;

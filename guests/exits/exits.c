@@ -419,7 +419,8 @@ static void check_cpuid_features(void)
 	check_bit("CPUID.1:ECX.hypervisor (bit 31) is set", r.ecx, CPUID_1_ECX_HYPERVISOR, 1);
 	check_bit("CPUID.1:ECX.VMX (bit 5) is clear", r.ecx, CPUID_1_ECX_VMX, 0);
 	check_bit("CPUID.1:ECX.MONITOR (bit 3) is clear", r.ecx, CPUID_1_ECX_MONITOR, 0);
-	check_bit("CPUID.1:ECX.x2APIC (bit 21) is clear", r.ecx, CPUID_1_ECX_X2APIC, 0);
+	check_bit("CPUID.1:ECX.x2APIC (bit 21) is set: the virtual APIC has it", r.ecx,
+		  CPUID_1_ECX_X2APIC, 1);
 	check_u32("CPUID.1:EBX[23:16] logical processors is 1", (r.ebx >> 16) & 0xff, 1);
 	check_u32("CPUID.1:EBX[31:24] initial APIC ID is 0", r.ebx >> 24, 0);
 }
@@ -434,7 +435,7 @@ static void check_cpuid_leaves(void)
 			 (struct cpuid_result){ TESSERA_CPUID_LEAF_MAX, TESSERA_CPUID_SIGNATURE_EBX,
 						TESSERA_CPUID_SIGNATURE_ECX,
 						TESSERA_CPUID_SIGNATURE_EDX });
-	check_cpuid_leaf("CPUID 0x40000001 is the ABI version", TESSERA_CPUID_LEAF_MAX, 0,
+	check_cpuid_leaf("CPUID 0x40000001 is the ABI version", TESSERA_CPUID_LEAF_VERSION, 0,
 			 (struct cpuid_result){ TESSERA_HC_ABI_VERSION, 0, 0, 0 });
 	/* Sub-leaf 0: the SMT level, one thread; sub-leaf 1: the core level, one core. */
 	check_cpuid_leaf("CPUID 0xb.0 is one thread, x2APIC ID 0", CPUID_LEAF_TOPOLOGY, 0,

@@ -20,6 +20,7 @@ import threading
 import time
 import tty
 from dataclasses import dataclass, field
+from typing import Callable
 
 ROOT = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BUILD = os.path.join(ROOT, "build")
@@ -162,7 +163,7 @@ megs: {memory}
 romimage: file={OVMF}, address=0xffe00000
 vgaromimage: file={VGABIOS}
 pci: enabled=1, chipset=i440fx
-cpu: model=corei7_haswell_4770, count={cpus}
+cpu: model=corei7_haswell_4770, count={cpus}, ips=25000000
 clock: sync=none
 ata0-master: {ata}
 com1: {com1}
@@ -236,7 +237,8 @@ def install_signal_handlers() -> None:
 
 @dataclass
 class Result:
-    outcome: str               # "until" (matched), "timeout", "exited" (emulator ended by itself)
+    outcome: str               # "until" (matched), "timeout", "exited" (emulator ended by itself),
+                               # "driver" (a driver ran the console; see driver_error)
     seconds: float             # wall-clock time from start to stop
     app_seconds: float | None  # when OVMF started the boot application
     exit_status: int | None    # the emulator's, when it ended by itself
@@ -246,8 +248,14 @@ class Result:
     matched: str | None = None  # the line that matched "until"
     note: str | None = None     # the emulator's own last words when it ended by itself
     sent: int = 0               # how many of the sends were typed
+    driver_note: object = None  # what a driver returned
+    driver_error: BaseException | None = None  # what a driver raised
 
     def describe(self, emulator: str, until: str | None, timeout: float) -> str:
+        if self.outcome == "driver":
+            if self.driver_error is None:
+                return f"the driver finished after {self.seconds:.1f} s"
+            return f"{self.driver_error} (after {self.seconds:.1f} s)"
         if self.outcome == "until":
             return f"matched /{until}/ after {self.seconds:.1f} s"
         last = next((l for l in reversed(self.lines) if l.strip()), None)
@@ -326,14 +334,23 @@ class _PtySerial:
 
     def type(self, text: bytes, pause: float) -> None:
         if pause <= 0:
-            os.write(self.master, text)
+            self._write_all(text)
             return
         for b in text:
-            os.write(self.master, bytes([b]))
+            self._write_all(bytes([b]))
             # Keep reading meanwhile: the emulator must not wait on a full pty.
             deadline = time.monotonic() + pause
             while (left := deadline - time.monotonic()) > 0:
                 self.backlog += self._read(left)
+
+    def _write_all(self, data: bytes) -> None:
+        """Writes all of data, reading meanwhile whenever the pty is full."""
+        while data:
+            _, ready, _ = select.select([], [self.master], [], 0.1)
+            if not ready:
+                self.backlog += self._read(0)
+                continue
+            data = data[os.write(self.master, data):]
 
     def close(self) -> None:
         # Output still queued in the pty (Bochs may have written it just before it
@@ -345,25 +362,86 @@ class _PtySerial:
         os.close(self.slave)
 
 
+class LinkTimeout(Exception):
+    """A driver's run reached the run's time limit."""
+
+
+class EmulatorEnded(Exception):
+    """The emulator ended while a driver still used its console."""
+
+
+class DriverLink:
+    """The two-way serial console of a running emulator, as a driver sees it
+    (the link tests/rig/tessera_client.py's Client reads and writes). All it
+    reads also goes into the run's serial log."""
+
+    def __init__(self, console: _PtySerial, proc: subprocess.Popen, emulator: str,
+                 run_dir: str, start: float, timeout: float):
+        self.console, self.proc, self.emulator = console, proc, emulator
+        self.run_dir, self.start, self.timeout = run_dir, start, timeout
+        self.default_pause = SEND_BYTE_PAUSE
+        self.app_seconds: float | None = None  # when OVMF started the boot application
+        self._tail = b""
+
+    def elapsed(self) -> float:
+        """Seconds since the emulator started."""
+        return time.monotonic() - self.start
+
+    def read(self, wait: float) -> bytes:
+        """What arrives within `wait` seconds (returns at the first bytes).
+        Raises EmulatorEnded or LinkTimeout when the run is over."""
+        if self.console.backlog:
+            return self._seen(self.console.read(0))
+        status = self.proc.poll()
+        if status is not None:
+            note = _last_words(self.emulator, self.run_dir)
+            raise EmulatorEnded(f"{self.emulator} exited with status {status}" + (f" ({note})" if note else ""))
+        left = self.timeout - self.elapsed()
+        if left <= 0:
+            raise LinkTimeout(f"the run's time limit of {self.timeout:g} s ran out")
+        return self._seen(self.console.read(max(min(wait, left), 0)))
+
+    def _seen(self, chunk: bytes) -> bytes:
+        """Notes when the boot application started (APP_STARTED)."""
+        if self.app_seconds is None and chunk:
+            self._tail = (self._tail + chunk)[-4096:]
+            if APP_STARTED.search(self._tail.decode("utf-8", "replace")):
+                self.app_seconds = self.elapsed()
+        return chunk
+
+    def write(self, data: bytes, pause: float | None = None) -> None:
+        """Types data: one byte every `pause` seconds (default SEND_BYTE_PAUSE,
+        see there; 0: all at once, as a paste), reading meanwhile."""
+        self.console.type(data, self.default_pause if pause is None else pause)
+
+
 def boot(emulator: str, source: str, run_dir: str, timeout: float, until: str | None = None,
          conf: str | None = None, cpus: int = 1, memory: int = 512,
-         sends: list[tuple[str, str]] | None = None) -> Result:
+         sends: list[tuple[str, str]] | None = None,
+         driver: Callable[[DriverLink], object] | None = None) -> Result:
     """Boots `source` (boot tree or disk image) in `emulator`, with the serial
     log in run_dir/serial.log (raw) and run_dir/serial.txt (cleaned).
 
     `sends` are (REGEX, TEXT) pairs, in order: once a cleaned serial line that
     arrived after the previous send (for the first, any line) matches REGEX,
     TEXT and a carriage return are typed into the serial console. With sends
-    the serial port is a pty (two-way); without, a file as before."""
+    the serial port is a pty (two-way); without, a file as before.
+
+    `driver` (instead of `until` and `sends`) is called with a DriverLink to
+    the console as soon as the emulator runs; the emulator is stopped when it
+    returns or raises. Its result goes to Result.driver_note, what it raised
+    to Result.driver_error (outcome "driver")."""
     reason = missing(emulator)
     if reason:
         raise RigError(reason)
+    if driver is not None and (until or sends):
+        raise RigError("a driver runs the console alone: no until or sends with it")
     until_re = re.compile(until) if until else None
     pending = [(re.compile(rx), text.encode() + b"\r") for rx, text in (sends or [])]
     disk = prepare_disk(source, run_dir, conf)
     serial = os.path.join(run_dir, "serial.log")
     open(serial, "wb").close()
-    console = _PtySerial(serial) if sends else None
+    console = _PtySerial(serial) if sends or driver else None
     if emulator == "qemu":
         port = console.name if console else f"file:{serial}"
         argv = qemu_argv(disk, ["-serial", port, "-monitor", "none"], cpus, memory)
@@ -392,8 +470,18 @@ def boot(emulator: str, source: str, run_dir: str, timeout: float, until: str | 
     buf, checked, app_seconds, outcome, matched = b"", 0, None, "timeout", None
     sent_at, sent_checked = 0, 0  # where the output after the last send starts; lines seen of it
     reader = console or _FileSerial(serial)
+    driver_note, driver_error = None, None
+    watching = driver is None  # else the driver runs the console
     try:
-        while True:
+        if driver is not None:
+            outcome = "driver"
+            link = DriverLink(console, p, emulator, run_dir, start, timeout)
+            try:
+                driver_note = driver(link)
+            except Exception as e:  # the driver's verdict: kept for the caller
+                driver_error = e
+            app_seconds = link.app_seconds
+        while watching:
             exited = p.poll() is not None
             now = time.monotonic() - start
             chunk = reader.read(0.1)
@@ -436,12 +524,13 @@ def boot(emulator: str, source: str, run_dir: str, timeout: float, until: str | 
         f.write("\n".join(lines))
     if app_seconds is None and any(APP_STARTED.search(l) for l in lines):
         app_seconds = seconds
-    status = p.returncode if outcome == "exited" else None
+    ended = outcome == "exited" or isinstance(driver_error, EmulatorEnded)
+    status = p.returncode if ended else None
     if status is not None and status < 0:
         status = 128 - status
-    note = _last_words(emulator, run_dir) if outcome == "exited" else None
+    note = _last_words(emulator, run_dir) if ended else None
     return Result(outcome, seconds, app_seconds, status, run_dir, serial, lines, matched, note,
-                  len(sends or []) - len(pending))
+                  len(sends or []) - len(pending), driver_note, driver_error)
 
 
 def _last_words(emulator: str, run_dir: str) -> str | None:

@@ -179,6 +179,9 @@ static void assert_partition_sane(const struct partition_config *p)
 	assert_false(p->entry >= CONFIG_HOLE_START && p->entry < CONFIG_HOLE_END);
 	assert_true(p->vcpus >= 1 && p->vcpus <= CONFIG_MAX_VCPUS);
 	assert_true(p->on_crash == CRASH_STOP || p->on_crash == CRASH_RESTART);
+	assert_true(p->console_buffer_bytes >= 4096 && p->console_buffer_bytes <= (1 << 20));
+	assert_int_equal(p->console_buffer_bytes % 4096, 0);
+	assert_true(p->stop_timeout_s >= 1 && p->stop_timeout_s <= 3600);
 	assert_ioports_sane(p);
 }
 
@@ -219,7 +222,9 @@ static const char full_file[] =
 	"memory = 1G\n"
 	"image = /guests/web.bin\n"
 	"entry = 0x7c00\n"
-	"ioports = 0x378-0x37f, 0x80,0x3e8-0x3ef\n";
+	"ioports = 0x378-0x37f, 0x80,0x3e8-0x3ef\n"
+	"console_buffer = 1M\n"
+	"stop_timeout = 3600\n";
 
 /** Checks what full_file (or a CRLF copy of it) must parse into. */
 static void assert_full_file_parsed(void)
@@ -254,6 +259,8 @@ static void assert_full_file_parsed(void)
 	assert_int_equal(web->ioports[1].last, 0x80);
 	assert_int_equal(web->ioports[2].first, 0x3e8);
 	assert_int_equal(web->ioports[2].last, 0x3ef);
+	assert_int_equal(web->console_buffer_bytes, 1 << 20);
+	assert_int_equal(web->stop_timeout_s, 3600);
 }
 
 /** A file using every key yields every value, in file order. */
@@ -283,6 +290,8 @@ static void test_defaults_for_omitted_keys(void **state)
 	assert_int_equal(p->on_crash, CRASH_STOP);
 	assert_true(p->autostart);
 	assert_int_equal(p->ioport_count, 0);
+	assert_int_equal(p->console_buffer_bytes, 64 << 10);
+	assert_int_equal(p->stop_timeout_s, 10);
 	assert_int_equal(p->line, 1);
 }
 
@@ -1310,6 +1319,169 @@ static void test_cut_mid_line(void **state)
 	assert_int_equal(config.partition_count, 1);
 }
 
+
+/** console_buffer: a size of whole pages in [4K, 1M]; stop_timeout: 1..3600 s. */
+static void test_console_buffer_and_stop_timeout(void **state)
+{
+	assert_int_equal(parse_text("[partition p]\nmemory = 1M\nimage = p\nentry = 0\n"
+				    "console_buffer = 4K\nstop_timeout = 1\n"),
+			 0);
+	assert_int_equal(config.partitions[0].console_buffer_bytes, 4096);
+	assert_int_equal(config.partitions[0].stop_timeout_s, 1);
+	assert_int_equal(parse_text("[partition p]\nmemory = 1M\nimage = p\nentry = 0\n"
+				    "console_buffer = 1048576\nstop_timeout = 0x3c\n"),
+			 0);
+	assert_int_equal(config.partitions[0].console_buffer_bytes, 1 << 20);
+	assert_int_equal(config.partitions[0].stop_timeout_s, 60);
+}
+
+/** Bad console_buffer and stop_timeout values: one line each, partition refused. */
+static void test_console_buffer_and_stop_timeout_problems(void **state)
+{
+	assert_int_equal(parse_text("[partition p]\n"
+				    "memory = 1M\n"
+				    "image = p\n"
+				    "entry = 0\n"
+				    "console_buffer = 2K\n"
+				    "console_buffer = 8K\n"
+				    "stop_timeout = 0\n"
+				    "[partition q]\n"
+				    "memory = 1M\n"
+				    "image = q\n"
+				    "entry = 0\n"
+				    "console_buffer = 2M\n"
+				    "stop_timeout = 3601\n"
+				    "[partition r]\n"
+				    "memory = 1M\n"
+				    "image = r\n"
+				    "entry = 0\n"
+				    "console_buffer = 6K\n"
+				    "stop_timeout = soon\n"
+				    "[partition s]\n"
+				    "memory = 1M\n"
+				    "image = s\n"
+				    "entry = 0\n"
+				    "console_buffer = lots\n"
+				    "[partition t]\n"
+				    "memory = 1M\n"
+				    "image = t\n"
+				    "entry = 0\n"
+				    "console_buffer = 99999999999999999999K\n"),
+			 9);
+	ASSERT_REPORTS("tessera.conf:5: partition 'p': console_buffer '2K' is less than 4K",
+		       "tessera.conf:6: partition 'p': duplicate key 'console_buffer' (first set at line 5)",
+		       "tessera.conf:7: partition 'p': stop_timeout '0' is out of range (1..3600 seconds)",
+		       "tessera.conf:12: partition 'q': console_buffer '2M' is more than 1M",
+		       "tessera.conf:13: partition 'q': stop_timeout '3601' is out of range (1..3600 seconds)",
+		       "tessera.conf:18: partition 'r': console_buffer '6K' is not a multiple of 4K",
+		       "tessera.conf:19: partition 'r': stop_timeout 'soon' is not a number (write decimal or 0x hex)",
+		       "tessera.conf:24: partition 's': console_buffer 'lots' is not a size (write e.g. 16K)",
+		       "tessera.conf:29: partition 't': console_buffer '99999999999999999999K' is more than 1M");
+	assert_int_equal(config.partition_count, 0);
+	assert_int_equal(config.refused_count, 5);
+}
+
+/** ioports = none: no port passed, as when the key is left out. */
+static void test_ioports_none(void **state)
+{
+	assert_int_equal(parse_text("[partition p]\nmemory = 1M\nimage = p\nentry = 0\n"
+				    "ioports = NONE\n"),
+			 0);
+	assert_int_equal(config.partitions[0].ioport_count, 0);
+}
+
+/** Every setting of config_setting_at(), defaults included, in file order. */
+static void test_settings_of_full_file(void **state)
+{
+	static const char *const expected[][3] = {
+		{ "tessera", "serial_port", "0x2f8" },
+		{ "tessera", "serial_baud", "57600" },
+		{ "tessera", "loglevel", "debug" },
+		{ "partition hello", "memory", "16M" },
+		{ "partition hello", "image", "\\tessera\\hello.bin" },
+		{ "partition hello", "entry", "0x100400" },
+		{ "partition hello", "load", "0x100000" },
+		{ "partition hello", "vcpus", "4" },
+		{ "partition hello", "on_crash", "restart" },
+		{ "partition hello", "autostart", "no" },
+		{ "partition hello", "test_device", "no" },
+		{ "partition hello", "ioports", "none" },
+		{ "partition hello", "console_buffer", "64K" },
+		{ "partition hello", "stop_timeout", "10" },
+		{ "partition web-2_b", "memory", "1G" },
+		{ "partition web-2_b", "image", "\\guests\\web.bin" },
+		{ "partition web-2_b", "entry", "0x7c00" },
+		{ "partition web-2_b", "load", "0x7c00" },
+		{ "partition web-2_b", "vcpus", "1" },
+		{ "partition web-2_b", "on_crash", "stop" },
+		{ "partition web-2_b", "autostart", "yes" },
+		{ "partition web-2_b", "test_device", "no" },
+		{ "partition web-2_b", "ioports", "0x378-0x37f, 0x80, 0x3e8-0x3ef" },
+		{ "partition web-2_b", "console_buffer", "1M" },
+		{ "partition web-2_b", "stop_timeout", "3600" },
+	};
+	struct config_setting setting;
+	unsigned int i;
+
+	assert_int_equal(parse_text(full_file), 0);
+	for (i = 0; config_setting_at(&config, i, &setting); i++) {
+		assert_true(i < sizeof(expected) / sizeof(expected[0]));
+		assert_string_equal(setting.section, expected[i][0]);
+		assert_string_equal(setting.key, expected[i][1]);
+		assert_string_equal(setting.value, expected[i][2]);
+	}
+	assert_int_equal(i, sizeof(expected) / sizeof(expected[0]));
+	assert_false(config_setting_at(&config, 1000, &setting));
+}
+
+/** Sizes are written with the largest exact suffix; odd ones in K. */
+static void test_settings_sizes(void **state)
+{
+	struct config_setting setting;
+
+	assert_int_equal(parse_text("[partition p]\nmemory = 1540K\nimage = p\nentry = 0\n"
+				    "console_buffer = 1024K\n"),
+			 0);
+	assert_true(config_setting_at(&config, 3, &setting));
+	assert_string_equal(setting.value, "1540K");
+	assert_true(config_setting_at(&config, 3 + 9, &setting));
+	assert_string_equal(setting.key, "console_buffer");
+	assert_string_equal(setting.value, "1M");
+}
+
+/** The settings written back as a file parse to the same configuration. */
+static void test_settings_read_back(void **state)
+{
+	static char text[8192];
+	struct tessera_config first;
+	struct config_setting setting;
+	size_t used = 0;
+
+	assert_int_equal(parse_text(full_file), 0);
+	first = config;
+	for (unsigned int i = 0; config_setting_at(&first, i, &setting); i++) {
+		struct config_setting previous;
+
+		if (i == 0 || (config_setting_at(&first, i - 1, &previous) &&
+			       strcmp(previous.section, setting.section) != 0)) {
+			used += (size_t)snprintf(text + used, sizeof(text) - used, "[%s]\n",
+						 setting.section);
+		}
+		used += (size_t)snprintf(text + used, sizeof(text) - used, "%s = %s\n", setting.key,
+					 setting.value);
+	}
+	assert_int_equal(parse_text(text), 0);
+	assert_int_equal(config.partition_count, first.partition_count);
+	assert_int_equal(config.serial_port, first.serial_port);
+	assert_int_equal(config.serial_baud, first.serial_baud);
+	assert_int_equal(config.loglevel, first.loglevel);
+	for (unsigned int i = 0; i < first.partition_count; i++) {
+		first.partitions[i].line = config.partitions[i].line;
+		assert_memory_equal(&config.partitions[i], &first.partitions[i],
+				    sizeof(first.partitions[i]));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1362,6 +1534,12 @@ int main(void)
 		cmocka_unit_test(test_mutated_valid_file),
 		cmocka_unit_test(test_every_cut_of_a_valid_file),
 		cmocka_unit_test(test_cut_mid_line),
+		cmocka_unit_test(test_console_buffer_and_stop_timeout),
+		cmocka_unit_test(test_console_buffer_and_stop_timeout_problems),
+		cmocka_unit_test(test_ioports_none),
+		cmocka_unit_test(test_settings_of_full_file),
+		cmocka_unit_test(test_settings_sizes),
+		cmocka_unit_test(test_settings_read_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

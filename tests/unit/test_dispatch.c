@@ -38,6 +38,7 @@
 #include "hv/hypercall_abi.h"
 #include "hv/log.h"
 #include "hv/phys.h"
+#include "hv/vcpu_events.h"
 #include "tests/unit/support/fake_phys.h"
 #include "tests/unit/support/console_capture.h"
 #include "tests/unit/support/test_vcpu.h"
@@ -96,6 +97,8 @@ static struct partition test_partition;
 #define FAKE_HOST_ECX 0x12345678U
 #define FAKE_HOST_EDX 0x9abcdef0U
 static struct cpuid_result fake_host_leaf1;
+/* The fake host's highest basic leaf (CPUID 0 EAX). */
+static uint32_t fake_host_max_leaf = 0x1f;
 static volatile unsigned int fake_host_cpuid_count;
 static volatile bool fake_cpuid_active;
 static struct sigaction saved_segv_action;
@@ -123,6 +126,8 @@ static void fake_cpuid_trap(int sig, siginfo_t *info, void *context)
 	}
 	if ((uint32_t)gregs[REG_RAX] == 1) {
 		r = fake_host_leaf1;
+	} else if ((uint32_t)gregs[REG_RAX] == 0) {
+		r = (struct cpuid_result){ fake_host_max_leaf, 0, FAKE_HOST_ECX, FAKE_HOST_EDX };
 	} else {
 		/* Any other leaf echoes what was asked, to show it was passed on. */
 		r.eax = (uint32_t)gregs[REG_RAX];
@@ -159,6 +164,9 @@ static bool fake_cpuid_start(void)
 	return true;
 }
 
+/* The vCPUs' local APIC registers (virtual-APIC pages on hardware). */
+static uint8_t test_apic_pages[PART_VCPUS][PAGE_SIZE] ALIGNED(PAGE_SIZE);
+
 /** A running partition with vCPUs, a UART and no RAM yet. */
 static void reset_partition(void)
 {
@@ -173,6 +181,8 @@ static void reset_partition(void)
 		p->vcpus[i].partition = p;
 		p->vcpus[i].index = i;
 		p->vcpus[i].state = VCPU_RUNNABLE;
+		p->vcpus[i].apic_page = test_apic_pages[i];
+		vcpu_events_init(&p->vcpus[i]);
 	}
 	vuart_init(&p->uart, test_config.name, NULL);
 }
@@ -296,6 +306,7 @@ enum outcome {
 	OUTCOME_INJECTED,    /* resumed at the same RIP with an exception */
 	OUTCOME_STOPPED,     /* the partition was stopped with a reason */
 	OUTCOME_RESCHEDULED, /* the scheduler picks next */
+	OUTCOME_RESUMED,     /* resumed at the same RIP, nothing injected (yet) */
 	OUTCOME_INCOHERENT,  /* none of the above, or a mixture */
 };
 
@@ -320,6 +331,9 @@ static enum outcome classify(enum exit_result result)
 	}
 	if (result == EXIT_RESUME && (event & 0x80000000U) && guest_rip() == TEST_RIP) {
 		return OUTCOME_INJECTED;
+	}
+	if (result == EXIT_RESUME && event == 0 && guest_rip() == TEST_RIP) {
+		return OUTCOME_RESUMED;
 	}
 	return OUTCOME_INCOHERENT;
 }
@@ -360,7 +374,12 @@ static enum outcome expected_outcome(uint32_t reason)
 	case EXIT_REASON_EXTERNAL_INTERRUPT:
 	case EXIT_REASON_HLT:
 	case EXIT_REASON_PREEMPTION_TIMER:
+	case EXIT_REASON_PAUSE:   /* PAUSE-loop exiting: another vCPU runs */
 		return OUTCOME_RESCHEDULED;
+	case EXIT_REASON_INTERRUPT_WINDOW: /* the entry path injects what waited */
+	case EXIT_REASON_NMI_WINDOW:
+	case EXIT_REASON_TPR_BELOW_THRESHOLD:
+		return OUTCOME_RESUMED;
 	default:
 		return OUTCOME_STOPPED;
 	}
@@ -617,7 +636,7 @@ static void test_dispatch_ignores_flag_bits_above_basic_reason(void **state)
 {
 	struct vcpu *vcpu = *state;
 
-	vcpu->regs.rax = TESSERA_CPUID_LEAF_MAX;
+	vcpu->regs.rax = TESSERA_CPUID_LEAF_VERSION;
 	assert_resumed_past(run_exit(vcpu, EXIT_REASON_BUS_LOCK_DETECTED | EXIT_REASON_CPUID, 0));
 	assert_int_equal(vcpu->regs.rax, TESSERA_HC_ABI_VERSION);
 	assert_int_equal(vcpu->exits_by_reason[EXIT_REASON_CPUID], 1);
@@ -747,7 +766,7 @@ static void test_cpuid_hypervisor_leaf_gives_signature(void **state)
 	run_cpuid(vcpu, 0x40000000, 0);
 	assert_cpuid_regs(vcpu, TESSERA_CPUID_LEAF_MAX, TESSERA_CPUID_SIGNATURE_EBX,
 			  TESSERA_CPUID_SIGNATURE_ECX, TESSERA_CPUID_SIGNATURE_EDX);
-	assert_int_equal(vcpu->regs.rax, 0x40000001);
+	assert_int_equal(vcpu->regs.rax, 0x40000010);
 	regs[0] = (uint32_t)vcpu->regs.rbx;
 	regs[1] = (uint32_t)vcpu->regs.rcx;
 	regs[2] = (uint32_t)vcpu->regs.rdx;
@@ -764,11 +783,27 @@ static void test_cpuid_abi_version_leaf(void **state)
 	assert_int_equal(TESSERA_HC_ABI_VERSION, 1);
 }
 
+/** Leaf 0x40000010: TSC and APIC timer clock in kHz (the fake TSC runs at 1 GHz). */
+static void test_cpuid_timing_leaf(void **state)
+{
+	run_cpuid(*state, 0x40000010, 0);
+	assert_cpuid_regs(*state, 1000000, 1000000, 0, 0);
+}
+
+/** Leaves 15H and 16H: the TSC is its own crystal; base and maximum in MHz. */
+static void test_cpuid_frequency_leaves(void **state)
+{
+	run_cpuid(*state, 0x15, 0);
+	assert_cpuid_regs(*state, 1, 1, 1000000000, 0);
+	run_cpuid(*state, 0x16, 0);
+	assert_cpuid_regs(*state, 1000, 1000, 0, 0);
+}
+
 /** Unassigned hypervisor leaves 0x40000002..0x4fffffff read as zero. */
 static void test_cpuid_unassigned_hypervisor_leaves_zero(void **state)
 {
-	static const uint32_t leaves[] = { 0x40000002, 0x40000003, 0x40000100,
-					   0x4000ffff, 0x4fffffff };
+	static const uint32_t leaves[] = { 0x40000002, 0x40000003, 0x4000000f, 0x40000011,
+					   0x40000100, 0x4000ffff, 0x4fffffff };
 
 	for (size_t i = 0; i < ARRAY_SIZE(leaves); i++) {
 		run_cpuid(*state, leaves[i], 0);
@@ -782,8 +817,11 @@ static void test_cpuid_unassigned_hypervisor_leaves_zero(void **state)
  * x2APIC, TSC-deadline, and OSXSAVE (it mirrors the guest's CR4, 0 here);
  * EDX DS, ACPI thermal, TM, PBE.
  */
-#define T_LEAF1_ECX_HIDDEN 0x0920c1fcU
+#define T_LEAF1_ECX_HIDDEN 0x0800c1fcU
 #define T_LEAF1_EDX_HIDDEN 0xa0600000U
+/* Offered whatever the host has: x2APIC and TSC-deadline (ECX), APIC (EDX), all virtual. */
+#define T_LEAF1_ECX_OFFERED 0x01200000U
+#define T_LEAF1_EDX_APIC    0x00000200U
 
 /** Dispatches a CPUID exit for leaf/subleaf while the host CPUID is faked. */
 static enum exit_result run_cpuid_faked(struct vcpu *vcpu, uint32_t leaf, uint32_t subleaf)
@@ -817,11 +855,26 @@ static void test_cpuid_leaf1_fixed_whatever_host_says(void **state)
 
 		fake_host_leaf1 = *h;
 		assert_resumed_past(run_cpuid_faked(vcpu, 1, 0));
-		assert_int_equal(fake_host_cpuid_count, 1);
+		assert_int_equal(fake_host_cpuid_count, 2); /* leaf 0 for the last leaf, then 1 */
 		assert_cpuid_regs(vcpu, h->eax, (h->ebx & 0xffffU) | (2U << 16),
-				  (h->ecx & ~T_LEAF1_ECX_HIDDEN) | 0x80000000U,
-				  h->edx & ~T_LEAF1_EDX_HIDDEN);
+				  (h->ecx & ~T_LEAF1_ECX_HIDDEN) | 0x80000000U | T_LEAF1_ECX_OFFERED,
+				  (h->edx & ~T_LEAF1_EDX_HIDDEN) | T_LEAF1_EDX_APIC);
 	}
+}
+
+/** A host whose last basic leaf is 0xd: the guest sees 0x16, and zeros in between. */
+static void test_cpuid_basic_leaves_past_host_max(void **state)
+{
+	struct vcpu *vcpu = *state;
+
+	fake_host_max_leaf = 0xd;
+	assert_resumed_past(run_cpuid_faked(vcpu, 0, 0));
+	assert_int_equal(vcpu->regs.rax, 0x16);
+	assert_resumed_past(run_cpuid_faked(vcpu, 0x10, 0));
+	assert_cpuid_regs(vcpu, 0, 0, 0, 0);
+	assert_resumed_past(run_cpuid_faked(vcpu, 0x15, 0));
+	assert_cpuid_regs(vcpu, 1, 1, 1000000000, 0);
+	fake_host_max_leaf = 0x1f;
 }
 
 /** Tessera's own leaves are answered without asking the host. */
@@ -837,19 +890,30 @@ static void test_cpuid_hypervisor_leaves_not_forwarded_to_host(void **state)
 	assert_int_equal(vcpu->regs.rax, 0);
 }
 
-/** Other leaves go to the host with the guest's leaf and sub-leaf. */
+/**
+ * Other leaves go to the host with the guest's leaf and sub-leaf; a basic
+ * one after asking for the host's last basic leaf, and none past it.
+ */
 static void test_cpuid_other_leaves_forwarded_with_subleaf(void **state)
 {
-	static const uint32_t leaves[][2] = { { 0, 0 }, { 7, 1 }, { 0xd, 1 },
-					      { 0x3fffffff, 9 }, { 0x50000000, 0 },
-					      { 0x80000008, 0 } };
+	static const uint32_t basic[][2] = { { 7, 1 }, { 0xd, 1 }, { 0x14, 2 } };
+	static const uint32_t other[][2] = { { 0x50000000, 0 }, { 0x80000008, 0 } };
 	struct vcpu *vcpu = *state;
 
-	for (size_t i = 0; i < ARRAY_SIZE(leaves); i++) {
-		assert_resumed_past(run_cpuid_faked(vcpu, leaves[i][0], leaves[i][1]));
-		assert_int_equal(fake_host_cpuid_count, 1);
-		assert_cpuid_regs(vcpu, leaves[i][0], leaves[i][1], FAKE_HOST_ECX, FAKE_HOST_EDX);
+	for (size_t i = 0; i < ARRAY_SIZE(basic); i++) {
+		assert_resumed_past(run_cpuid_faked(vcpu, basic[i][0], basic[i][1]));
+		assert_int_equal(fake_host_cpuid_count, 2);
+		assert_cpuid_regs(vcpu, basic[i][0], basic[i][1], FAKE_HOST_ECX, FAKE_HOST_EDX);
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(other); i++) {
+		assert_resumed_past(run_cpuid_faked(vcpu, other[i][0], other[i][1]));
+		assert_int_equal(fake_host_cpuid_count, 1);
+		assert_cpuid_regs(vcpu, other[i][0], other[i][1], FAKE_HOST_ECX, FAKE_HOST_EDX);
+	}
+	assert_resumed_past(run_cpuid_faked(vcpu, 0x3fffffff, 9));
+	assert_cpuid_regs(vcpu, 0, 0, 0, 0);
+	assert_resumed_past(run_cpuid_faked(vcpu, 0, 0));
+	assert_cpuid_regs(vcpu, 0x1f, 0, FAKE_HOST_ECX, FAKE_HOST_EDX);
 }
 
 /** Leaf 4 keeps the host's cache data but counts the partition's cores. */
@@ -858,7 +922,7 @@ static void test_cpuid_leaf4_counts_partition_cores(void **state)
 	struct vcpu *vcpu = *state;
 
 	assert_resumed_past(run_cpuid_faked(vcpu, 4, 3));
-	assert_int_equal(fake_host_cpuid_count, 1);
+	assert_int_equal(fake_host_cpuid_count, 2);
 	/* The fake host answers EAX = leaf; bits 31:26 = vCPUs - 1 = 1. */
 	assert_cpuid_regs(vcpu, 4 | (1U << 26), 3, FAKE_HOST_ECX, FAKE_HOST_EDX);
 }
@@ -874,11 +938,12 @@ static void test_cpuid_leaf1_hides_vmx_sets_hypervisor(void **state)
 	run_cpuid(vcpu, 1, 0);
 	assert_int_equal(vcpu->regs.rcx & (1U << 5), 0);
 	assert_int_equal(vcpu->regs.rcx & (1ULL << 31), 1ULL << 31);
-	assert_int_equal(vcpu->regs.rcx, (host.ecx & ~T_LEAF1_ECX_HIDDEN) | (1U << 31));
+	assert_int_equal(vcpu->regs.rcx,
+			 (host.ecx & ~T_LEAF1_ECX_HIDDEN) | (1U << 31) | T_LEAF1_ECX_OFFERED);
 	assert_int_equal(vcpu->regs.rax, host.eax);
 	assert_int_equal(vcpu->regs.rbx & ebx_mask, (host.ebx & 0xffffU) | (2U << 16));
 	assert_int_equal(vcpu->regs.rbx >> 24, 0); /* vCPU 0's APIC ID */
-	assert_int_equal(vcpu->regs.rdx, host.edx & ~T_LEAF1_EDX_HIDDEN);
+	assert_int_equal(vcpu->regs.rdx, (host.edx & ~T_LEAF1_EDX_HIDDEN) | T_LEAF1_EDX_APIC);
 }
 
 /** Other leaves pass the host's answer through, zero-extended. */
@@ -1368,6 +1433,9 @@ int main(void)
 		TEST(test_dispatch_advance_rip_ends_sti_blocking),
 		TEST(test_cpuid_hypervisor_leaf_gives_signature),
 		TEST(test_cpuid_abi_version_leaf),
+		TEST(test_cpuid_timing_leaf),
+		TEST(test_cpuid_frequency_leaves),
+		TEST(test_cpuid_basic_leaves_past_host_max),
 		TEST(test_cpuid_unassigned_hypervisor_leaves_zero),
 		TEST(test_cpuid_leaf1_hides_vmx_sets_hypervisor),
 		TEST(test_cpuid_leaf1_fixed_whatever_host_says),

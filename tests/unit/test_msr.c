@@ -141,7 +141,12 @@ static void test_platform_msrs(void **state)
 	assert_int_equal(guest_rdmsr(MSR_IA32_APIC_BASE), 0xfee00900ULL);
 	assert_true(guest_wrmsr(MSR_IA32_APIC_BASE, 0xfee00100ULL));
 	assert_false(guest_wrmsr(MSR_IA32_APIC_BASE, 0xfec00900ULL));
-	assert_false(guest_wrmsr(MSR_IA32_APIC_BASE, 0xfee00d00ULL)); /* x2APIC */
+	assert_false(guest_wrmsr(MSR_IA32_APIC_BASE, 0xfee00500ULL)); /* disabled -> x2APIC */
+	assert_int_equal(guest_rdmsr(MSR_IA32_APIC_BASE), 0xfee00100ULL);
+	assert_true(guest_wrmsr(MSR_IA32_APIC_BASE, 0xfee00900ULL));
+	assert_true(guest_wrmsr(MSR_IA32_APIC_BASE, 0xfee00d00ULL)); /* xAPIC -> x2APIC */
+	assert_int_equal(guest_rdmsr(0x803), 0x00050014ULL);         /* x2APIC version */
+	assert_false(guest_wrmsr(MSR_IA32_APIC_BASE, 0xfee00900ULL)); /* x2APIC -> xAPIC */
 	assert_int_equal(guest_rdmsr(MSR_IA32_FEATURE_CONTROL), 1);
 	assert_false(guest_wrmsr(MSR_IA32_FEATURE_CONTROL, 5));
 	assert_int_equal(guest_rdmsr(MSR_IA32_MISC_ENABLE) & 1, 1);

@@ -29,17 +29,20 @@
 	 CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
 #define CPU_OPTIONAL                                                   \
 	(CPU_BASED_USE_TSC_OFFSETTING | CPU_BASED_MWAIT_EXITING |      \
-	 CPU_BASED_MONITOR_EXITING)
+	 CPU_BASED_MONITOR_EXITING | CPU_BASED_USE_TPR_SHADOW)
+/* Taken instead of the TPR shadow when the processor has none. */
+#define CPU_CR8_EXITS (CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING)
 #define SEC_REQUIRED (SECONDARY_ENABLE_EPT | SECONDARY_UNRESTRICTED_GUEST)
 #define SEC_OPTIONAL                                                   \
 	(SECONDARY_ENABLE_VPID | SECONDARY_ENABLE_RDTSCP |             \
-	 SECONDARY_ENABLE_INVPCID)
+	 SECONDARY_ENABLE_INVPCID | SECONDARY_PAUSE_LOOP_EXITING)
 #define EXIT_REQUIRED                                                  \
 	(VM_EXIT_HOST_ADDRESS_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER |    \
 	 VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_IA32_PAT |              \
 	 VM_EXIT_LOAD_IA32_PAT)
 #define EXIT_OPTIONAL                                                  \
-	(VM_EXIT_ACKNOWLEDGE_INTERRUPT_ON_EXIT | VM_EXIT_SAVE_DEBUG_CONTROLS)
+	(VM_EXIT_ACKNOWLEDGE_INTERRUPT_ON_EXIT | VM_EXIT_SAVE_DEBUG_CONTROLS | \
+	 VM_EXIT_SAVE_VMX_PREEMPTION_TIMER)
 #define ENTRY_REQUIRED (VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_IA32_PAT)
 #define ENTRY_OPTIONAL VM_ENTRY_LOAD_DEBUG_CONTROLS
 
@@ -49,7 +52,7 @@
 	 CPU_BASED_RDPMC_EXITING | CPU_BASED_RDTSC_EXITING |           \
 	 CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING |    \
 	 CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING |    \
-	 CPU_BASED_USE_TPR_SHADOW | CPU_BASED_NMI_WINDOW_EXITING |     \
+	 CPU_BASED_NMI_WINDOW_EXITING |                                \
 	 CPU_BASED_MOV_DR_EXITING | CPU_BASED_UNCONDITIONAL_IO_EXITING | \
 	 CPU_BASED_MONITOR_TRAP_FLAG | CPU_BASED_PAUSE_EXITING |       \
 	 CPU_BASED_ACTIVATE_TERTIARY_CONTROLS)
@@ -175,7 +178,12 @@ static struct vmx_config assert_accepted(const struct vmx_cap_msrs *caps)
 	bool t = (caps->basic & VMX_BASIC_TRUE_CONTROLS) != 0;
 	uint64_t d1 = t ? 0 : 1;
 	uint64_t sec_opt = SEC_OPTIONAL;
+	uint64_t procbased_msr = t ? caps->true_procbased : caps->procbased;
+	uint32_t cpu_opt = CPU_OPTIONAL;
 
+	if ((HI(procbased_msr) & CPU_BASED_USE_TPR_SHADOW) == 0) {
+		cpu_opt |= CPU_CR8_EXITS;
+	}
 	assert_true(vmx_compute_config(caps, &cfg, &missing));
 	if (!cfg.has_invvpid) {
 		sec_opt &= ~(uint64_t)SECONDARY_ENABLE_VPID;
@@ -187,7 +195,7 @@ static struct vmx_config assert_accepted(const struct vmx_cap_msrs *caps)
 	assert_word(cfg.procbased,
 		    (t ? caps->true_procbased : caps->procbased) |
 			    (d1 * CPU_BASED_DEFAULT1),
-		    CPU_REQUIRED, CPU_OPTIONAL);
+		    CPU_REQUIRED, cpu_opt);
 	assert_word(cfg.procbased2, caps->procbased2, SEC_REQUIRED,
 		    (uint32_t)sec_opt);
 	assert_word(cfg.exit,
@@ -220,9 +228,9 @@ static void test_haswell_words(void **state)
 	struct vmx_config cfg = assert_accepted(&caps);
 
 	assert_int_equal(cfg.pinbased, 0x7F);
-	assert_int_equal(cfg.procbased, 0xB60065FA);
-	assert_int_equal(cfg.procbased2, 0x10AA);
-	assert_int_equal(cfg.exit, 0x3FEFFF);
+	assert_int_equal(cfg.procbased, 0xB62065FA);
+	assert_int_equal(cfg.procbased2, 0x14AA);
+	assert_int_equal(cfg.exit, 0x7FEFFF);
 	assert_int_equal(cfg.entry, 0xD1FF);
 	assert_int_equal(cfg.revision_id, 0x2B);
 	assert_int_equal(cfg.vmcs_size, 4096);
@@ -282,9 +290,9 @@ static void test_coffee_lake(void **state)
 	struct vmx_config cfg = assert_accepted(&caps);
 
 	assert_int_equal(cfg.pinbased, 0x7F);
-	assert_int_equal(cfg.procbased, 0xB60065FA);
-	assert_int_equal(cfg.procbased2, 0x10AA);
-	assert_int_equal(cfg.exit, 0x3FEFFF);
+	assert_int_equal(cfg.procbased, 0xB62065FA);
+	assert_int_equal(cfg.procbased2, 0x14AA);
+	assert_int_equal(cfg.exit, 0x7FEFFF);
 	assert_int_equal(cfg.entry, 0xD1FF);
 	assert_int_equal(cfg.revision_id, 4);
 	assert_int_equal(cfg.vmcs_size, 1024);
@@ -358,7 +366,7 @@ static void test_no_true_msrs(void **state)
 	caps.true_entry = 0;
 	cfg = assert_accepted(&caps);
 	assert_false(cfg.uses_true_msrs);
-	assert_int_equal(cfg.procbased, 0xB601E5FA);
+	assert_int_equal(cfg.procbased, 0xB621E5FA);
 	assert_int_equal(cfg.procbased & CPU_BASED_DEFAULT1,
 			 CPU_BASED_DEFAULT1);
 	assert_int_equal(cfg.exit & VM_EXIT_DEFAULT1, VM_EXIT_DEFAULT1);
@@ -394,7 +402,7 @@ static void test_true_msrs_replace_plain(void **state)
 	caps.exit = 0;
 	caps.entry = 0;
 	cfg = assert_accepted(&caps);
-	assert_int_equal(cfg.procbased, 0xB60065FA);
+	assert_int_equal(cfg.procbased, 0xB62065FA);
 }
 
 /** No "enable VPID": VPID stays off, everything else works. */
@@ -478,6 +486,44 @@ static void test_optional_absent(void **state)
 	assert_false(cfg.has_ack_interrupt_on_exit);
 	assert_false(cfg.has_rdtscp);
 	assert_false(cfg.has_invpcid);
+}
+
+/** Without the TPR shadow, MOV CR8 must exit, or the guest owns the real TPR. */
+static void test_no_tpr_shadow_takes_cr8_exits(void **state)
+{
+	struct vmx_cap_msrs caps = haswell_caps();
+	struct vmx_config cfg;
+
+	caps.true_procbased &= ~((uint64_t)CPU_BASED_USE_TPR_SHADOW << 32);
+	cfg = assert_accepted(&caps);
+	assert_false(cfg.has_tpr_shadow);
+	assert_int_equal(cfg.procbased & CPU_CR8_EXITS, CPU_CR8_EXITS);
+}
+
+/** Neither the TPR shadow nor CR8 exits: refused, naming both. */
+static void test_no_tpr_shadow_no_cr8_exits(void **state)
+{
+	struct vmx_cap_msrs caps = haswell_caps();
+
+	caps.true_procbased &= ~((uint64_t)(CPU_BASED_USE_TPR_SHADOW |
+					    CPU_BASED_CR8_STORE_EXITING) << 32);
+	assert_refused(&caps, "CR8-load and CR8-store exiting, or the TPR shadow");
+}
+
+/** With the TPR shadow, CR8 exits stay off; window exits are available. */
+static void test_tpr_shadow_and_windows(void **state)
+{
+	struct vmx_cap_msrs caps = haswell_caps();
+	struct vmx_config cfg = assert_accepted(&caps);
+
+	assert_true(cfg.has_tpr_shadow);
+	assert_int_equal(cfg.procbased & CPU_CR8_EXITS, 0);
+	assert_true(cfg.has_interrupt_window);
+	assert_true(cfg.has_nmi_window);
+	assert_true(cfg.has_save_preemption_timer);
+	/* The window exits are per vCPU: never in the base word. */
+	assert_int_equal(cfg.procbased & (CPU_BASED_INTERRUPT_WINDOW_EXITING |
+					  CPU_BASED_NMI_WINDOW_EXITING), 0);
 }
 
 /** One required control per case and the words that name it. */
@@ -700,6 +746,9 @@ int main(void)
 		cmocka_unit_test(test_forced_vpid_without_invvpid),
 		cmocka_unit_test(test_no_preemption_timer),
 		cmocka_unit_test(test_optional_absent),
+		cmocka_unit_test(test_no_tpr_shadow_takes_cr8_exits),
+		cmocka_unit_test(test_no_tpr_shadow_no_cr8_exits),
+		cmocka_unit_test(test_tpr_shadow_and_windows),
 		cmocka_unit_test(test_each_required_control),
 		cmocka_unit_test(test_first_missing_is_named),
 		cmocka_unit_test(test_vmcs_not_write_back),

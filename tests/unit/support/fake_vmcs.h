@@ -7,6 +7,7 @@
 
 #include "arch/x86/vmcs.h"
 #include "arch/x86/vmx_caps.h"
+#include "hv/exit.h"
 
 /** Clears every field of the fake VMCS. */
 void fake_vmcs_reset(void);
@@ -28,5 +29,8 @@ extern uint64_t fake_xcr0;
 
 /** partition_restart() calls so far. */
 extern unsigned int fake_restart_count;
+/* The fake scheduler (fake_vmx.c): what a passed deadline answers, and how many passed. */
+extern enum exit_result fake_deadline_result;
+extern unsigned int fake_deadline_count;
 
 #endif /* TESSERA_TESTS_UNIT_SUPPORT_FAKE_VMCS_H */

@@ -8,6 +8,7 @@
 #include "arch/x86/lapic.h"
 #include "arch/x86/vmx.h"
 #include "hv/partition.h"
+#include "hv/sched.h"
 
 struct vmx_config fake_vmx_config = { .has_ack_interrupt_on_exit = true };
 unsigned int fake_lapic_eoi_count;
@@ -83,4 +84,18 @@ bool partition_restart(struct partition *p)
 void vmx_set_guest_cr2(struct vcpu *vcpu, uint64_t value)
 {
 	vcpu->regs.cr2 = value;
+}
+
+/* The fake scheduler's clock rate (hv/sched.c measures the real one). */
+uint64_t tsc_hz = 1000000000ULL;
+
+/* What the fake scheduler answers when a deadline passes. */
+enum exit_result fake_deadline_result = EXIT_RESCHEDULE;
+unsigned int fake_deadline_count;
+
+/** Host stand-in for hv/sched.c: counts the deadlines and answers as told. */
+enum exit_result sched_deadline_passed(struct vcpu *vcpu)
+{
+	fake_deadline_count++;
+	return fake_deadline_result;
 }

@@ -10,12 +10,15 @@
 
 #include "hv/alloc.h"
 #include "hv/phys.h"
+#include "hv/vcpu_events.h"
 
 #include "tests/unit/support/fake_vmcs.h"
 #include "tests/unit/support/test_vcpu.h"
 
 struct partition test_vcpu_partition;
 struct partition_config test_vcpu_config;
+/* The vCPU's local APIC registers (the virtual-APIC page on hardware). */
+static uint8_t test_vcpu_apic_page[PAGE_SIZE] ALIGNED(PAGE_SIZE);
 
 /** Resets the fake VMCS and a running partition named @name; returns vCPU 0. */
 struct vcpu *test_vcpu_setup(const char *name)
@@ -31,6 +34,8 @@ struct vcpu *test_vcpu_setup(const char *name)
 	test_vcpu_partition.state = PARTITION_RUNNING;
 	test_vcpu_partition.vcpu_count = 1;
 	vcpu->partition = &test_vcpu_partition;
+	vcpu->apic_page = test_vcpu_apic_page;
+	vcpu_events_init(vcpu);
 	return vcpu;
 }
 

@@ -1,0 +1,2 @@
+GUEST_SRCS := ../flood/flood.c
+GUEST_DEFINES := -DFLOOD_QUIET=1
