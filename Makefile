@@ -43,7 +43,7 @@ HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-builtin \
 	-mno-red-zone -maccumulate-outgoing-args -mgeneral-regs-only \
 	-fno-omit-frame-pointer -fno-strict-aliasing \
 	-DGNU_EFI_USE_MS_ABI -DTESSERA_VERSION='"$(VERSION)"' \
-	-I. -isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64
+	-I. -isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64 $(HV_EXTRA_CFLAGS)
 
 HV_SRCS := $(sort $(wildcard boot/*.c arch/x86/*.c hv/*.c drivers/*.c))
 HV_ASM  := $(sort $(wildcard arch/x86/*.S))
@@ -156,7 +156,10 @@ test: all $(UNIT_TESTS) $(FUZZ_CHECK)
 run: all
 	tests/rig/run-vmx $(ESP)
 
+# The counting build (VMREADs and VMWRITEs per exit) goes to $(BUILD)/count.
 bench: all
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/count \
+		HV_EXTRA_CFLAGS=-DTESSERA_COUNT_VMX $(BUILD)/count/esp/.stamp
 	tests/rig/bench
 
 lint: | $(DEPS_STAMP)

@@ -19,7 +19,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st);
 static struct boot_info boot_info;
 
 /* How long the TSC is watched against the firmware's timer when CPUID is silent. */
-#define TSC_CALIBRATION_US 50000
+#define TSC_CALIBRATION_US 10000
 
 /**
  * The TSC frequency: from CPUID when the CPU reports it, otherwise measured

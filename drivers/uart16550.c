@@ -23,6 +23,8 @@
 #define UART_MCR_DTR_RTS_OUT2 0x0b
 
 #define UART_CLOCK_DIVIDEND 115200
+/* The 16550A's transmit FIFO, enabled by uart16550_init(). */
+#define UART_FIFO_DEPTH 16
 /* Bounds every wait so that a missing UART cannot hang the hypervisor. */
 #define UART_SPIN_LIMIT 1000000
 
@@ -45,6 +47,8 @@ bool uart16550_init(struct uart16550 *uart, uint16_t port, uint32_t baud)
 	uart->port = port;
 	uart->baud = baud;
 	uart->errors = (struct uart16550_errors){ 0, 0, 0, 0 };
+	uart->tx_head = 0;
+	uart->tx_count = 0;
 	if (!uart16550_probe(port) || baud == 0) {
 		return false;
 	}
@@ -90,22 +94,43 @@ static void uart16550_wait(struct uart16550 *uart, uint8_t mask)
 	}
 }
 
-/** Sends one byte once the transmit holding register is empty. */
-static void uart16550_putc(struct uart16550 *uart, char c)
+/**
+ * Hands the UART up to a FIFO's worth of queued bytes once its transmit
+ * FIFO is empty (THRE: with FIFOs on, the whole FIFO is free). Never waits.
+ */
+void uart16550_pump(struct uart16550 *uart)
 {
-	uart16550_wait(uart, UART_LSR_THRE);
-	cpu_outb(uart->port + UART_THR, (uint8_t)c);
+	if (uart->tx_count == 0 || (uart16550_read_lsr(uart) & UART_LSR_THRE) == 0) {
+		return;
+	}
+	for (unsigned int i = 0; i < UART_FIFO_DEPTH && uart->tx_count > 0; i++) {
+		cpu_outb(uart->port + UART_THR, (uint8_t)uart->tx[uart->tx_head]);
+		uart->tx_head = (uart->tx_head + 1) % UART16550_TX_RING;
+		uart->tx_count--;
+	}
 }
 
-/** Sends bytes, turning a bare "\n" into "\r\n"; waits for room before each byte. */
+/** Queues one byte; with the queue full, first waits until the UART took some. */
+static void uart16550_queue(struct uart16550 *uart, char c)
+{
+	while (uart->tx_count == UART16550_TX_RING) {
+		uart16550_wait(uart, UART_LSR_THRE);
+		uart16550_pump(uart);
+	}
+	uart->tx[(uart->tx_head + uart->tx_count) % UART16550_TX_RING] = c;
+	uart->tx_count++;
+}
+
+/** Queues bytes for the line; see uart16550.h. */
 void uart16550_write(struct uart16550 *uart, const char *buf, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		if (buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r')) {
-			uart16550_putc(uart, '\r');
+			uart16550_queue(uart, '\r');
 		}
-		uart16550_putc(uart, buf[i]);
+		uart16550_queue(uart, buf[i]);
 	}
+	uart16550_pump(uart);
 }
 
 /** Returns a received byte, or -1 when none is waiting. */
@@ -117,8 +142,12 @@ int uart16550_try_read(struct uart16550 *uart)
 	return cpu_inb(uart->port + UART_RBR);
 }
 
-/** Waits until every byte has left the shift register. */
+/** Waits until every queued byte has left the shift register. */
 void uart16550_flush(struct uart16550 *uart)
 {
+	while (uart->tx_count > 0) {
+		uart16550_wait(uart, UART_LSR_THRE);
+		uart16550_pump(uart);
+	}
 	uart16550_wait(uart, UART_LSR_TEMT);
 }

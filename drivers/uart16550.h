@@ -32,17 +32,29 @@ struct uart16550_errors {
  * The counters are not locked: one CPU reads the console, and writers
  * already hold the console lock.
  */
+/* Bytes waiting for the line: Tessera never waits for the UART unless this fills. */
+#define UART16550_TX_RING 16384
+
 struct uart16550 {
 	uint16_t port;
 	uint32_t baud;
 	struct uart16550_errors errors;
+	char tx[UART16550_TX_RING]; /* bytes not yet handed to the UART */
+	size_t tx_head;             /* oldest waiting byte */
+	size_t tx_count;
 };
 
 /** Programs the UART for @baud 8N1 with FIFOs; false if no UART answers. */
 bool uart16550_init(struct uart16550 *uart, uint16_t port, uint32_t baud);
 
-/** Sends bytes, turning a bare "\n" into "\r\n"; waits for room before each byte. */
+/**
+ * Queues bytes for the line, turning a bare "\n" into "\r\n", and hands
+ * the UART what its FIFO takes now. Waits only when the queue is full.
+ */
 void uart16550_write(struct uart16550 *uart, const char *buf, size_t len);
+
+/** Hands the UART as many queued bytes as its transmit FIFO takes now; never waits. */
+void uart16550_pump(struct uart16550 *uart);
 
 /** Returns a received byte, or -1 when none is waiting. */
 int uart16550_try_read(struct uart16550 *uart);

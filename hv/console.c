@@ -81,6 +81,12 @@ void console_write_raw(const char *buf, size_t len)
 	}
 }
 
+/** True once a panic or a root-mode exception took over the console. */
+bool console_is_panicking(void)
+{
+	return console_panic_mode;
+}
+
 /** From now on, write without taking the lock (a CPU may have died holding it). */
 void console_enter_panic_mode(void)
 {

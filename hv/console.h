@@ -53,4 +53,7 @@ void console_write_raw(const char *buf, size_t len);
 /** From now on, write without taking the lock (a CPU may have died holding it). */
 void console_enter_panic_mode(void);
 
+/** True once a panic or a root-mode exception took over the console: write through. */
+bool console_is_panicking(void);
+
 #endif /* TESSERA_HV_CONSOLE_H */

@@ -8,6 +8,7 @@
 #include "arch/x86/lapic.h"
 #include "arch/x86/vmcs.h"
 #include "arch/x86/vmx.h"
+#include "arch/x86/vmx_count.h"
 #include "hv/log.h"
 #include "hv/sched.h"
 #include "hv/vcpu_events.h"
@@ -304,6 +305,7 @@ enum exit_result exit_dispatch(struct vcpu *vcpu)
 	};
 
 	exit.reason = exit_reason_basic(exit.full_reason);
+	vmx_count_exit(exit.reason);
 	if (exit.reason < EXIT_REASON_COUNT && exit_uses_qualification[exit.reason]) {
 		exit.qualification = vmcs_readl(VMCS_EXIT_QUALIFICATION);
 	}

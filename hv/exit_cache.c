@@ -30,7 +30,10 @@ void exit_cache_store(struct vcpu *vcpu, uint32_t reason, uint32_t key, uint32_t
 	       answer->outputs == (EXIT_CACHE_OUT_EAX | EXIT_CACHE_OUT_EDX)) ||
 	      (reason == EXIT_REASON_VMCALL && subkey == 0 &&
 	       (answer->outputs == (EXIT_CACHE_OUT_EAX | EXIT_CACHE_OUT_EBX) ||
-		answer->outputs == all)));
+		answer->outputs == all)) ||
+	      (reason == EXIT_REASON_IO_INSTRUCTION && subkey == 0 &&
+	       (answer->outputs == EXIT_CACHE_OUT_AL || answer->outputs == EXIT_CACHE_OUT_AX ||
+		answer->outputs == EXIT_CACHE_OUT_EAX)));
 	exit_cache_retire(vcpu, e);
 	e->reason = reason;
 	e->key = key;
@@ -40,6 +43,14 @@ void exit_cache_store(struct vcpu *vcpu, uint32_t reason, uint32_t key, uint32_t
 	e->ebx = answer->ebx;
 	e->ecx = answer->ecx;
 	e->edx = answer->edx;
+}
+
+/** A device of the partition changed: every vCPU forgets its remembered port reads. */
+void partition_devices_changed(struct partition *p)
+{
+	for (unsigned int i = 0; i < p->vcpu_count; i++) {
+		exit_cache_forget(&p->vcpus[i], EXIT_REASON_IO_INSTRUCTION);
+	}
 }
 
 /** Forgets every answer for exits of @reason. */

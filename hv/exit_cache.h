@@ -21,6 +21,13 @@ struct exit_answer {
 void exit_cache_store(struct vcpu *vcpu, uint32_t reason, uint32_t key, uint32_t subkey,
 		      const struct exit_answer *answer);
 
+/**
+ * A device of the partition changed in a way a guest may see through a port
+ * read (an OUT, string I/O, an IN with side effects, operator input): every
+ * vCPU forgets its remembered port reads.
+ */
+void partition_devices_changed(struct partition *p);
+
 /** Forgets every answer for exits of basic @reason. */
 void exit_cache_forget(struct vcpu *vcpu, uint32_t reason);
 

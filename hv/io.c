@@ -7,6 +7,7 @@
  * passed range exits too and is treated as unclaimed.
  */
 #include "hv/exit.h"
+#include "hv/exit_cache.h"
 #include "hv/guest_memory.h"
 #include "hv/vcpu_regs.h"
 #include "arch/x86/vmcs.h"
@@ -32,6 +33,19 @@ static uint8_t io_read_byte(struct partition *p, uint16_t port)
 		return vuart_read(&p->uart, port - VUART_PORT_BASE);
 	}
 	return 0xff;
+}
+
+/**
+ * Whether reading the port changes nothing and gives the same value until
+ * the partition's devices change (an OUT, a string I/O, an IN that is not
+ * pure, input from the operator): so the exit fast path may answer it.
+ */
+static bool io_read_is_pure(const struct partition *p, uint16_t port)
+{
+	if (port >= VUART_PORT_BASE && port < VUART_PORT_BASE + VUART_PORT_COUNT) {
+		return vuart_read_is_pure(&p->uart, port - VUART_PORT_BASE);
+	}
+	return true; /* no device: all ones, always */
 }
 
 /** Writes one byte of a port for the partition. */
@@ -117,6 +131,26 @@ static enum exit_result exit_handle_string_io(struct vcpu *vcpu, const struct vm
 	return EXIT_RESUME;
 }
 
+/**
+ * After an IN: a pure read is remembered for the exit fast path, keyed on
+ * the qualification's port, direction and size; one that was not pure
+ * changed a device, so every remembered read of the partition goes.
+ */
+static void io_remember_read(struct vcpu *vcpu, uint64_t qualification, uint32_t size,
+			     uint32_t value, bool pure)
+{
+	static const uint32_t widths[] = { [1] = EXIT_CACHE_OUT_AL, [2] = EXIT_CACHE_OUT_AX,
+					   [4] = EXIT_CACHE_OUT_EAX };
+
+	if (!pure) {
+		partition_devices_changed(vcpu->partition);
+		return;
+	}
+	exit_cache_store(vcpu, EXIT_REASON_IO_INSTRUCTION,
+			 (uint32_t)(qualification & EXIT_CACHE_IO_KEY_MASK), 0,
+			 &(struct exit_answer){ .outputs = widths[size], .eax = value });
+}
+
 /** IN/OUT of 1, 2 or 4 bytes: each byte goes to its own port, as on a bus. */
 enum exit_result exit_handle_io(struct vcpu *vcpu, const struct vm_exit *exit)
 {
@@ -125,12 +159,15 @@ enum exit_result exit_handle_io(struct vcpu *vcpu, const struct vm_exit *exit)
 	bool in = (exit->qualification & IO_QUAL_IN) != 0;
 
 	if (exit->qualification & IO_QUAL_STRING) {
+		partition_devices_changed(vcpu->partition);
 		return exit_handle_string_io(vcpu, exit, port, size, in);
 	}
 	if (in) {
 		uint64_t value = 0;
+		bool pure = true;
 
 		for (uint32_t i = 0; i < size; i++) {
+			pure &= io_read_is_pure(vcpu->partition, (uint16_t)(port + i));
 			value |= (uint64_t)io_read_byte(vcpu->partition, (uint16_t)(port + i)) << (8 * i);
 		}
 		/* A 32-bit IN zero-extends into RAX; 8/16-bit ones merge. */
@@ -141,7 +178,9 @@ enum exit_result exit_handle_io(struct vcpu *vcpu, const struct vm_exit *exit)
 
 			vcpu->regs.rax = (vcpu->regs.rax & ~mask) | value;
 		}
+		io_remember_read(vcpu, exit->qualification, size, (uint32_t)value, pure);
 	} else {
+		partition_devices_changed(vcpu->partition);
 		for (uint32_t i = 0; i < size; i++) {
 			io_write_byte(vcpu->partition, (uint16_t)(port + i),
 				      (uint8_t)(vcpu->regs.rax >> (8 * i)));

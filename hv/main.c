@@ -27,15 +27,23 @@
 static struct uart16550 console_uart;
 static struct mtrr_state host_mtrr;
 
-/** Writes console bytes to the physical UART. */
+/**
+ * Queues console bytes for the physical UART, which takes them as fast as
+ * the line goes (hv_console_read_byte pumps it every console tick); only a
+ * panic waits until they are out, since nothing runs after it.
+ */
 static void hv_serial_sink(void *ctx, const char *buf, size_t len)
 {
 	uart16550_write(ctx, buf, len);
+	if (console_is_panicking()) {
+		uart16550_flush(ctx);
+	}
 }
 
-/** A byte the operator typed, or -1 (the shell's input). */
+/** A byte the operator typed, or -1 (the shell's input); also moves queued output. */
 static int hv_console_read_byte(void)
 {
+	uart16550_pump(&console_uart);
 	return uart16550_try_read(&console_uart);
 }
 

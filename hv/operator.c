@@ -16,6 +16,7 @@
  * inside a UTF-8 character. In text mode the UART's own lines are shown.
  */
 #include "hv/operator.h"
+#include "hv/exit_cache.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/power.h"
 #include "arch/x86/acpi.h"
@@ -23,6 +24,7 @@
 #include "hv/alloc.h"
 #include "hv/audit.h"
 #include "hv/console.h"
+#include "hv/console_events.h"
 #include "hv/format.h"
 #include "hv/log.h"
 #include "hv/partition.h"
@@ -33,35 +35,9 @@
 #include "hv/string.h"
 
 #define OPERATOR_POLL_MAX 64     /* bytes per poll: a paste cannot starve the guests */
-#define OPERATOR_CHUNK_MAX 512   /* bytes of one JSON console event */
-#define OPERATOR_QUEUE_SIZE 8192 /* events raised while the shell is busy */
 /* Output must pause this long before the prompt is shown again (typing shows it at once). */
 #define OPERATOR_PROMPT_QUIET_MS 100
 #define OPERATOR_NOBODY (-1)
-
-/** What an event is; see operator_deliver(). */
-enum operator_event_kind {
-	EVENT_LOG,        /* a log line */
-	EVENT_LINE,       /* a partition's console line (text mode) */
-	EVENT_CHUNK,      /* a partition's raw console bytes (JSON mode) */
-	EVENT_STATE,      /* a partition's state change; the payload is the stop reason */
-};
-
-/** One event as the queue keeps it, followed by its payload. */
-struct operator_event {
-	uint8_t kind;            /* enum operator_event_kind */
-	uint8_t partition;       /* index in partitions[] */
-	uint8_t change;          /* enum partition_change */
-	uint8_t state;           /* enum shell_partition_state at the change */
-	uint16_t length;         /* payload bytes */
-};
-
-/** Raw console bytes of one partition waiting to become a JSON console event. */
-struct operator_chunk {
-	char bytes[OPERATOR_CHUNK_MAX];
-	size_t length;
-	bool stale;              /* only an unfinished character was left at the last poll */
-};
 
 static struct shell operator_shell;
 static const struct tessera_config *operator_config;
@@ -75,10 +51,8 @@ static unsigned int operator_cpu_count;
 
 static struct spinlock operator_lock;
 static int operator_owner = OPERATOR_NOBODY; /* CPU inside the shell */
-static uint8_t operator_queue[OPERATOR_QUEUE_SIZE];
-static size_t operator_queue_used;
-static uint64_t operator_queue_dropped;
-static struct operator_chunk operator_chunks[PARTITION_MAX];
+static struct console_queue operator_queue;
+static struct console_chunk operator_chunks[PARTITION_MAX];
 static uint32_t operator_chunks_waiting;  /* bit per partition with bytes in its chunk */
 static uint64_t operator_last_output;     /* TSC of the last event shown in text mode */
 static bool operator_power_buttons;       /* some partition's power button is pressed */
@@ -447,7 +421,11 @@ static bool operator_read_memory(void *ctx, unsigned int index, uint64_t gpa, vo
 static size_t operator_console_input(void *ctx, unsigned int index, const char *bytes,
 				     size_t length)
 {
-	return vuart_receive(&operator_partition(index)->uart, (const uint8_t *)bytes, length);
+	struct partition *p = operator_partition(index);
+
+	/* Input changes what the UART's status registers read. */
+	partition_devices_changed(p);
+	return vuart_receive(&p->uart, (const uint8_t *)bytes, length);
 }
 
 /** shell_backend.attach: the UART tap (always installed) now shows its output. */
@@ -603,73 +581,50 @@ static const char *operator_change_word(enum partition_change change)
 	return (unsigned int)change < ARRAY_SIZE(words) ? words[change] : "changed";
 }
 
-/** Hands one event to the shell (the caller is inside it). */
-static void operator_deliver(const struct operator_event *e, const char *payload)
+/** console_event_fn: hands one event to the shell (the caller is inside it). */
+static void operator_deliver(void *ctx, const struct console_event *e, const char *payload)
 {
 	struct shell *s = &operator_shell;
 	/* Log events name no partition. */
-	const char *name = e->kind == EVENT_LOG ? "" : partitions[e->partition].config->name;
+	const char *name = e->kind == CONSOLE_EVENT_LOG ? "" : partitions[e->partition].config->name;
 
 	if (s->mode == SHELL_MODE_TEXT && !s->attached.active) {
 		operator_last_output = cpu_rdtsc();
 	}
-	switch ((enum operator_event_kind)e->kind) {
-	case EVENT_LOG:
+	switch ((enum console_event_kind)e->kind) {
+	case CONSOLE_EVENT_LOG:
 		shell_event_log(s, payload, e->length);
 		break;
-	case EVENT_LINE:
+	case CONSOLE_EVENT_LINE:
 		/* In JSON mode the partition's tap sends its bytes as they are. */
 		if (s->mode == SHELL_MODE_TEXT) {
 			shell_event_console(s, name, payload, e->length);
 		}
 		break;
-	case EVENT_CHUNK:
+	case CONSOLE_EVENT_CHUNK:
 		/* After "mode text" the UART's lines say it, partial ones included. */
 		if (s->mode == SHELL_MODE_JSON) {
 			shell_event_console(s, name, payload, e->length);
 		}
 		break;
-	case EVENT_STATE:
+	case CONSOLE_EVENT_STATE:
 		shell_event_state(s, name, operator_change_word((enum partition_change)e->change),
 				  (enum shell_partition_state)e->state, payload);
 		break;
 	}
 }
 
-/** Keeps an event for later; counts it when the queue is full. */
-static void operator_queue_event(const struct operator_event *e, const char *payload)
-{
-	if (operator_queue_used + sizeof(*e) + e->length + 1 > sizeof(operator_queue)) {
-		operator_queue_dropped++;
-		return;
-	}
-	memcpy(operator_queue + operator_queue_used, e, sizeof(*e));
-	memcpy(operator_queue + operator_queue_used + sizeof(*e), payload, e->length);
-	/* A NUL after the payload: a stop reason is used as a C string. */
-	operator_queue[operator_queue_used + sizeof(*e) + e->length] = '\0';
-	operator_queue_used += sizeof(*e) + e->length + 1;
-}
-
 /** Delivers every queued event, including those raised while delivering. */
 static void operator_drain_queue(void)
 {
-	size_t at = 0;
+	uint64_t dropped = console_queue_drain(&operator_queue, operator_deliver, NULL);
 
-	while (at < operator_queue_used) {
-		struct operator_event e;
-
-		memcpy(&e, operator_queue + at, sizeof(e));
-		operator_deliver(&e, (const char *)operator_queue + at + sizeof(e));
-		at += sizeof(e) + e.length + 1;
-	}
-	operator_queue_used = 0;
-	if (operator_queue_dropped > 0) {
+	if (dropped > 0) {
 		char text[96];
 		int n = format_snprintf(text, sizeof(text),
 					"%llu console events were lost while the shell was busy",
-					(unsigned long long)operator_queue_dropped);
+					(unsigned long long)dropped);
 
-		operator_queue_dropped = 0;
 		shell_event_log(&operator_shell, text, (size_t)MAX(n, 0));
 	}
 }
@@ -696,18 +651,24 @@ static void operator_leave(void)
 }
 
 /** Delivers an event now, or after the command this CPU is running. */
-static void operator_event(enum operator_event_kind kind, unsigned int partition,
-			   const char *payload, size_t length)
+static void operator_event(const struct console_event *e, const char *payload)
 {
-	struct operator_event e = { .kind = (uint8_t)kind, .partition = (uint8_t)partition,
-				    .length = (uint16_t)MIN(length, (size_t)UINT16_MAX) };
-
 	if (!operator_enter()) {
-		operator_queue_event(&e, payload);
+		console_queue_push(&operator_queue, e, payload);
 		return;
 	}
-	operator_deliver(&e, payload);
+	operator_deliver(NULL, e, payload);
 	operator_leave();
+}
+
+/** Delivers a log line, a console line or a chunk of partition @partition. */
+static void operator_text_event(enum console_event_kind kind, unsigned int partition,
+				const char *text, size_t length)
+{
+	struct console_event e = { .kind = (uint8_t)kind, .partition = (uint8_t)partition,
+				   .length = (uint16_t)MIN(length, (size_t)UINT16_MAX) };
+
+	operator_event(&e, text);
 }
 
 /** console_router.line: a partition's line; anything else prints as before. */
@@ -718,14 +679,14 @@ static bool operator_route_line(void *ctx, const char *prefix, const char *text,
 	if (index < 0) {
 		return false;
 	}
-	operator_event(EVENT_LINE, (unsigned int)index, text, len);
+	operator_text_event(CONSOLE_EVENT_LINE, (unsigned int)index, text, len);
 	return true;
 }
 
 /** console_router.log: a log line. */
 static bool operator_route_log(void *ctx, const char *text, size_t len)
 {
-	operator_event(EVENT_LOG, 0, text, len);
+	operator_text_event(CONSOLE_EVENT_LOG, 0, text, len);
 	return true;
 }
 
@@ -739,24 +700,12 @@ static const struct console_router operator_router = {
  * Raw console output: attached consoles and JSON chunks
  * ------------------------------------------------------------------------ */
 
-/**
- * Sends a partition's collected bytes as one console event. Unless @all, an
- * unfinished UTF-8 character at the end stays for the next chunk.
- */
-static void operator_flush_chunk(unsigned int index, bool all)
+/** console_chunk_fn: a partition's collected bytes become one console event. */
+static void operator_emit_chunk(void *ctx, const char *bytes, size_t length)
 {
-	struct operator_chunk *c = &operator_chunks[index];
-	size_t whole = all ? c->length : shell_utf8_complete_length(c->bytes, c->length);
+	const struct partition *p = ctx;
 
-	if (whole > 0) {
-		operator_event(EVENT_CHUNK, index, c->bytes, whole);
-		memmove(c->bytes, c->bytes + whole, c->length - whole);
-		c->length -= whole;
-	}
-	c->stale = false;
-	if (c->length == 0) {
-		operator_chunks_waiting &= ~(uint32_t)BIT(index);
-	}
+	operator_text_event(CONSOLE_EVENT_CHUNK, (unsigned int)(p - partitions), bytes, length);
 }
 
 /**
@@ -765,9 +714,8 @@ static void operator_flush_chunk(unsigned int index, bool all)
  */
 static void operator_tap(void *ctx, const char *bytes, size_t length)
 {
-	const struct partition *p = ctx;
+	struct partition *p = ctx;
 	unsigned int index = (unsigned int)(p - partitions);
-	struct operator_chunk *c = &operator_chunks[index];
 
 	if (shell_attached_to(&operator_shell, index)) {
 		console_write_raw(bytes, length);
@@ -776,32 +724,22 @@ static void operator_tap(void *ctx, const char *bytes, size_t length)
 	if (operator_shell.mode != SHELL_MODE_JSON) {
 		return;
 	}
-	while (length > 0) {
-		size_t piece = MIN(length, sizeof(c->bytes) - c->length);
-
-		memcpy(c->bytes + c->length, bytes, piece);
-		c->length += piece;
-		bytes += piece;
-		length -= piece;
+	console_chunk_add(&operator_chunks[index], bytes, length, operator_emit_chunk, p);
+	if (operator_chunks[index].length > 0) {
 		operator_chunks_waiting |= (uint32_t)BIT(index);
-		if (c->length == sizeof(c->bytes)) {
-			operator_flush_chunk(index, false);
-		}
 	}
 }
 
-/**
- * Sends every partition's collected bytes. An unfinished character is kept
- * one poll longer, then sent as it is: the rest is not coming.
- */
+/** Sends every partition's collected bytes (see console_chunk_poll()). */
 static void operator_flush_chunks(void)
 {
 	for (unsigned int i = 0; i < PARTITION_MAX && operator_chunks_waiting != 0; i++) {
-		if (operator_chunks_waiting & BIT(i)) {
-			bool stale = operator_chunks[i].stale;
-
-			operator_flush_chunk(i, stale);
-			operator_chunks[i].stale = operator_chunks[i].length > 0;
+		if ((operator_chunks_waiting & BIT(i)) == 0) {
+			continue;
+		}
+		console_chunk_poll(&operator_chunks[i], operator_emit_chunk, &partitions[i]);
+		if (operator_chunks[i].length == 0) {
+			operator_chunks_waiting &= ~(uint32_t)BIT(i);
 		}
 	}
 }
@@ -811,19 +749,16 @@ static void operator_observe(struct partition *p, enum partition_change change)
 {
 	unsigned int index = (unsigned int)(p - partitions);
 	const char *reason = change == PARTITION_CHANGE_STOPPED ? p->stop_reason : "";
-	struct operator_event e = { .kind = EVENT_STATE, .partition = (uint8_t)index,
-				    .change = (uint8_t)change, .state = (uint8_t)operator_state(p),
-				    .length = (uint16_t)strlen(reason) };
+	struct console_event e = { .kind = CONSOLE_EVENT_STATE, .partition = (uint8_t)index,
+				   .change = (uint8_t)change, .state = (uint8_t)operator_state(p),
+				   .length = (uint16_t)strlen(reason) };
 
-	if (change == PARTITION_CHANGE_STOPPED && operator_chunks[index].length > 0) {
-		operator_flush_chunk(index, true);
+	/* Its last output comes before the news that it stopped. */
+	if (change == PARTITION_CHANGE_STOPPED) {
+		console_chunk_flush(&operator_chunks[index], true, operator_emit_chunk, p);
+		operator_chunks_waiting &= ~(uint32_t)BIT(index);
 	}
-	if (!operator_enter()) {
-		operator_queue_event(&e, reason);
-		return;
-	}
-	operator_deliver(&e, reason);
-	operator_leave();
+	operator_event(&e, reason);
 }
 
 /* ------------------------------------------------------------------------

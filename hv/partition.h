@@ -95,7 +95,8 @@ struct vcpu {
 
 _Static_assert(EXIT_REASON_CPUID_ASM == EXIT_REASON_CPUID &&
 	       EXIT_REASON_VMCALL_ASM == EXIT_REASON_VMCALL &&
-	       EXIT_REASON_RDMSR_ASM == EXIT_REASON_RDMSR, "the fast path's exit reasons");
+	       EXIT_REASON_RDMSR_ASM == EXIT_REASON_RDMSR &&
+	       EXIT_REASON_IO_ASM == EXIT_REASON_IO_INSTRUCTION, "the fast path's exit reasons");
 _Static_assert(__builtin_offsetof(struct vcpu, fast) ==
 	       __builtin_offsetof(struct vcpu, regs) + GUEST_REGS_SIZE,
 	       "the exit fast path finds its state right after the registers");

@@ -18,6 +18,7 @@
 #include "hv/vcpu_events.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/vmx.h"
+#include "arch/x86/vmx_count.h"
 
 /* When the firmware gave no clock at all: a plausible TSC rate. */
 #define SCHED_FALLBACK_TSC_HZ 1000000000ULL
@@ -192,6 +193,7 @@ void sched_run(void)
 			continue;
 		}
 		if (!idle_reported && !sched_any_running()) {
+			vmx_count_report();
 			log_info("all partitions stopped");
 			idle_reported = true;
 		}

@@ -463,6 +463,25 @@ uint8_t vuart_read(struct vuart *uart, uint16_t offset)
 	}
 }
 
+/** Whether an IN would change nothing; see vuart.h. */
+bool vuart_read_is_pure(const struct vuart *uart, uint16_t offset)
+{
+	bool dlab = (uart->lcr & LCR_DLAB) != 0;
+
+	switch (offset) {
+	case REG_DATA:
+		return dlab;
+	case REG_IIR:
+		return false;
+	case REG_LSR:
+		return uart->lsr_errors == 0;
+	case REG_MSR:
+		return uart->msr_deltas == 0;
+	default:
+		return true;
+	}
+}
+
 /** A guest OUT to base + offset (offset 0-7). */
 void vuart_write(struct vuart *uart, uint16_t offset, uint8_t value)
 {

@@ -61,6 +61,14 @@ void vuart_init(struct vuart *uart, const char *name, struct byte_ring *log);
 /** A guest IN from base + offset (offset 0-7). */
 uint8_t vuart_read(struct vuart *uart, uint16_t offset);
 
+/**
+ * Whether an IN from base + offset would change nothing and read the same
+ * until the guest writes a register or input arrives: true for the
+ * registers that only hold what was written, and for LSR and MSR while no
+ * error or delta bit waits to be cleared by the read; never for RBR or IIR.
+ */
+bool vuart_read_is_pure(const struct vuart *uart, uint16_t offset);
+
 /** A guest OUT to base + offset (offset 0-7). */
 void vuart_write(struct vuart *uart, uint16_t offset, uint8_t value);
 

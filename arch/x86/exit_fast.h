@@ -13,7 +13,8 @@
  * for the CPL) and no call; a miss, or any work pending before the next
  * entry, takes the full path. What an answer writes is fixed per reason:
  * CPUID all of EAX-EDX, RDMSR EAX and EDX, VMCALL EAX and EBX, and ECX and
- * EDX only with EXIT_CACHE_OUT_ECX | EXIT_CACHE_OUT_EDX.
+ * EDX only with EXIT_CACHE_OUT_ECX | EXIT_CACHE_OUT_EDX, IN one of AL, AX
+ * or EAX. Pure port reads (hv/io.c) cost a sixth VMREAD, the qualification.
  */
 #ifndef TESSERA_ARCH_X86_EXIT_FAST_H
 #define TESSERA_ARCH_X86_EXIT_FAST_H
@@ -24,6 +25,14 @@
 #define EXIT_REASON_CPUID_ASM  10
 #define EXIT_REASON_VMCALL_ASM 18
 #define EXIT_REASON_RDMSR_ASM  31
+#define EXIT_REASON_IO_ASM     30
+
+/*
+ * An I/O answer's key: the exit qualification's port (31:16), REP (5),
+ * string (4), direction (3) and size (2:0) (SDM Table 28-5); only IN
+ * without string or REP is ever stored.
+ */
+#define EXIT_CACHE_IO_KEY_MASK 0xffff003f
 
 /* SS access rights: DPL, which is the CPL (SDM 24.4.1). */
 #define VMX_AR_DPL_MASK_ASM 0x60
@@ -36,6 +45,9 @@
 #define EXIT_CACHE_OUT_EBX 2
 #define EXIT_CACHE_OUT_ECX 4
 #define EXIT_CACHE_OUT_EDX 8
+/* An IN writes AL or AX (merging) or EAX (zero-extending) only. */
+#define EXIT_CACHE_OUT_AL  16
+#define EXIT_CACHE_OUT_AX  32
 
 /* struct exit_cache_entry */
 #define EXIT_CACHE_REASON  0

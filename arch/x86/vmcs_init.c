@@ -321,6 +321,7 @@ enum vmx_enter_result vmx_vcpu_run(struct vcpu *vcpu)
 		}
 	}
 	vcpu->interruptibility_checked = false;
+	vmx_count_entry();
 	result = (enum vmx_enter_result)vmx_enter(&vcpu->regs, vcpu->launched);
 	if (result == VMX_ENTER_EXITED) {
 		vcpu->launched = true;

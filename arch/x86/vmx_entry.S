@@ -11,6 +11,32 @@
 #include "arch/x86/exit_fast.h"
 #include "arch/x86/vmcs_fields.h"
 
+/* The counting build counts every VMREAD and VMWRITE (arch/x86/vmx_count.h). */
+.macro COUNT_VMX
+#ifdef TESSERA_COUNT_VMX
+	incq vmx_count_pending(%rip)
+#endif
+.endm
+
+/* The counting build: the counts since the exit go to the fast path's tally. */
+.macro COUNT_FAST_EXIT
+#ifdef TESSERA_COUNT_VMX
+	pushq %rax
+	pushq %rcx
+	pushq %rdx
+	movl EXIT_CACHE_REASON(%rsi), %eax
+	movq vmx_count_pending(%rip), %rcx
+	leaq vmx_count_fast_accesses(%rip), %rdx
+	addq %rcx, (%rdx,%rax,8)
+	leaq vmx_count_fast_exits(%rip), %rdx
+	incq (%rdx,%rax,8)
+	movq $0, vmx_count_pending(%rip)
+	popq %rdx
+	popq %rcx
+	popq %rax
+#endif
+.endm
+
 	.text
 	.code64
 
@@ -29,6 +55,7 @@ vmx_enter:
 	cmpq %rsp, GUEST_REGS_HOST_RSP(%rdi)
 	je 2f
 	movq $VMCS_HOST_RSP, %rax
+	COUNT_VMX /* before: INC would change the flags the VMWRITE sets */
 	vmwrite %rsp, %rax
 	jbe .Lfail
 	movq %rsp, GUEST_REGS_HOST_RSP(%rdi)
@@ -91,19 +118,24 @@ vmx_enter:
 .macro FAST_SKIP_INSTRUCTION
 	movl $VMCS_GUEST_INTERRUPTIBILITY, %edx
 	vmread %rdx, %rdx
+	COUNT_VMX
 	testl %edx, %edx
 	jnz .Lfull_exit
 	movl $VMCS_EXIT_INSTRUCTION_LENGTH, %eax
 	vmread %rax, %rdx
+	COUNT_VMX
 	movl $VMCS_GUEST_RIP, %eax
 	vmread %rax, %rax
+	COUNT_VMX
 	addq %rdx, %rax
 	movl $VMCS_GUEST_RIP, %edx
 	vmwrite %rax, %rdx
+	COUNT_VMX
 .endm
 
 /* Counts the hit of the entry in RSI and enters the guest again. */
 .macro FAST_RESUME
+	COUNT_FAST_EXIT
 	incq EXIT_CACHE_HITS(%rsi)
 	movq GUEST_REGS_RSI(%rdi), %rsi
 	popq %rdi
@@ -124,10 +156,13 @@ vmx_exit_stub:
 	jne .Lfull_exit
 	movl $VMCS_EXIT_REASON, %edx
 	vmread %rdx, %rdx
+	COUNT_VMX
 	cmpl $EXIT_REASON_VMCALL_ASM, %edx
 	je .Lfast_vmcall
 	cmpl $EXIT_REASON_CPUID_ASM, %edx
 	je .Lfast_cpuid
+	cmpl $EXIT_REASON_IO_ASM, %edx
+	je .Lfast_io
 	cmpl $EXIT_REASON_RDMSR_ASM, %edx
 	jne .Lfull_exit
 
@@ -154,10 +189,35 @@ vmx_exit_stub:
 	movl EXIT_CACHE_EDX(%rsi), %edx
 	FAST_RESUME
 
+.Lfast_io:
+	/* A pure port read (hv/io.c): the key is the qualification's port and form. */
+	movl $VMCS_EXIT_QUALIFICATION, %eax
+	vmread %rax, %rax
+	COUNT_VMX
+	andl $EXIT_CACHE_IO_KEY_MASK, %eax
+	FAST_LOOKUP %eax
+	cmpl EXIT_CACHE_KEY(%rsi), %eax
+	jne .Lfull_exit
+	FAST_SKIP_INSTRUCTION
+	movq GUEST_REGS_RAX(%rdi), %rax
+	movq GUEST_REGS_RDX(%rdi), %rdx
+	/* IN merges into AL or AX, or zero-extends into RAX (SDM Vol. 2A, IN). */
+	testb $EXIT_CACHE_OUT_AL, EXIT_CACHE_OUTPUTS(%rsi)
+	jz 1f
+	movb EXIT_CACHE_EAX(%rsi), %al
+	FAST_RESUME
+1:	testb $EXIT_CACHE_OUT_AX, EXIT_CACHE_OUTPUTS(%rsi)
+	jz 1f
+	movw EXIT_CACHE_EAX(%rsi), %ax
+	FAST_RESUME
+1:	movl EXIT_CACHE_EAX(%rsi), %eax
+	FAST_RESUME
+
 .Lfast_vmcall:
 	/* Hypercalls from CPL 0 only (SS.DPL is the CPL). */
 	movl $VMCS_GUEST_SS_ACCESS_RIGHTS, %esi
 	vmread %rsi, %rsi
+	COUNT_VMX
 	testl $VMX_AR_DPL_MASK_ASM, %esi
 	jnz .Lfull_exit
 	FAST_LOOKUP %eax

@@ -7,6 +7,7 @@
 #ifndef TESSERA_ARCH_X86_VMX_OPS_H
 #define TESSERA_ARCH_X86_VMX_OPS_H
 
+#include "arch/x86/vmx_count.h"
 #include "hv/types.h"
 
 #ifdef TESSERA_HOST
@@ -49,6 +50,7 @@ static inline uint64_t vmx_vmread(uint32_t field)
 {
 	uint64_t value = 0;
 
+	vmx_count_access();
 	__asm__ volatile("vmread %1, %0" : "+r"(value) : "r"((uint64_t)field) : "cc");
 	return value;
 }
@@ -58,6 +60,7 @@ static inline bool vmx_vmwrite(uint32_t field, uint64_t value)
 {
 	bool failed;
 
+	vmx_count_access();
 	__asm__ volatile("vmwrite %2, %1"
 			 : "=@ccbe"(failed)
 			 : "r"((uint64_t)field), "rm"(value)

@@ -6,6 +6,7 @@
  *   bench: iterations=N    how many times each operation below ran
  *   bench: cpuid_ticks=N   one CPUID(0x40000000) round trip to the hypervisor
  *   bench: vmcall_ticks=N  one VMCALL(TESSERA_HC_VERSION) round trip
+ *   bench: mmio_ticks=N    one 32-bit read of the MMIO test device (interpreter)
  *   bench: loop_ticks=N    one iteration of an empty loop
  *
  * Every *_ticks value is a mean per iteration in TSC ticks. The loop's own
@@ -13,6 +14,7 @@
  * the cost of the exit alone; loop_ticks is printed to show how much that was.
  */
 #include "guests/common/guest.h"
+#include "hv/vdev_test.h"
 
 /* Enough for a stable mean, few enough for Bochs (~25 M instructions/s). */
 #define BENCH_ITERATIONS 1000
@@ -115,6 +117,19 @@ static uint64_t time_uart_lsr_reads(void)
 	return rdtsc_fenced() - start;
 }
 
+/** Total ticks of BENCH_ITERATIONS 32-bit reads of the MMIO test device's ID. */
+static uint64_t time_mmio_reads(void)
+{
+	volatile const uint32_t *id =
+		(volatile const uint32_t *)(uintptr_t)(VDEV_TEST_BASE + VDEV_TEST_ID_REG);
+	uint64_t start = rdtsc_fenced();
+
+	for (uint32_t i = 0; i < BENCH_ITERATIONS; i++) {
+		(void)*id;
+	}
+	return rdtsc_fenced() - start;
+}
+
 /**
  * The mean ticks per iteration of a timed loop, less the empty loop's total.
  * Clamped at 0 (noise can make a cheap operation look cheaper than nothing)
@@ -166,6 +181,7 @@ int guest_main(void)
 	uint64_t vmcall_total;
 	uint64_t rdmsr_total;
 	uint64_t lsr_total;
+	uint64_t mmio_total;
 
 	if (error != 0) {
 		return (int)error;
@@ -175,6 +191,7 @@ int guest_main(void)
 	vmcall_total = time_vmcall_exits();
 	rdmsr_total = time_rdmsr_exits();
 	lsr_total = time_uart_lsr_reads();
+	mmio_total = time_mmio_reads();
 
 	guest_printf("bench: entry_tsc=%llu\n", guest_entry_tsc);
 	guest_printf("bench: iterations=%u\n", BENCH_ITERATIONS);
@@ -184,6 +201,7 @@ int guest_main(void)
 		     mean_ticks(vmcall_total, loop_total));
 	guest_printf("bench: rdmsr_ticks=%u\n", mean_ticks(rdmsr_total, loop_total));
 	guest_printf("bench: uart_lsr_ticks=%u\n", mean_ticks(lsr_total, loop_total));
+	guest_printf("bench: mmio_ticks=%u\n", mean_ticks(mmio_total, loop_total));
 	guest_printf("bench: loop_ticks=%u\n", mean_ticks(loop_total, 0));
 	return 0;
 }

@@ -22,8 +22,8 @@
 #define FLOOD_BATCH_LINES (TESSERA_HC_CONSOLE_WRITE_MAX / FLOOD_LINE_BYTES)
 
 #define QUIET_LINES     30
-/* A fraction of a second in Bochs here: quiet's 30 lines span some 10 s. */
-#define QUIET_GAP_TICKS 6000000ULL
+/* A fraction of a second in Bochs here: quiet's 30 lines span some 5-20 s. */
+#define QUIET_GAP_TICKS 3000000ULL
 
 #ifndef FLOOD_QUIET
 

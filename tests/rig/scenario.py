@@ -26,8 +26,9 @@ import tessera_client as tc
 
 
 # Seconds between two typed bytes (see emulib.SEND_BYTE_PAUSE): Bochs' UART
-# holds 16 received bytes, and Tessera polls it every millisecond of TSC
-# time, some 1 ms of wall time here, also while partitions run.
+# holds 16 received bytes and Tessera polls it every millisecond of TSC time
+# (hv/sched.c), also while partitions run; a byte every 10 ms lost none in
+# these tests, bochs-flood's included (bochs.log reports every lost byte).
 TYPING_PAUSE = 0.01
 
 
@@ -51,8 +52,6 @@ class Scenario:
         self.checks = 0
         self.notes: list[str] = []
         self.missing_features: dict[str, str] = {}  # feature -> the first sign of it
-        # Typing speed: Tessera reads its UART every millisecond of TSC time
-        # (hv/sched.c), far faster than the rig's cautious default.
         if hasattr(link, "default_pause"):
             link.default_pause = TYPING_PAUSE
 
@@ -181,6 +180,9 @@ def run_script(path: str, link, run_dir: str, name: str) -> str:
         raise
     except Exception as e:
         t.log(f"STOPPED: {type(e).__name__}: {e}")
+        lost = lost_typed_bytes(run_dir)
+        if lost and isinstance(e, tc.WaitTimeout):
+            raise tc.WaitTimeout(f"{e} (Bochs' UART lost {lost} typed bytes: see bochs.log)") from None
         raise
     finally:
         t.close()
@@ -189,3 +191,12 @@ def run_script(path: str, link, run_dir: str, name: str) -> str:
 def _features(t: Scenario) -> str:
     """The missing features, each with its first sign."""
     return "; ".join(f"{feature} ({why})" for feature, why in t.missing_features.items())
+
+
+def lost_typed_bytes(run_dir: str) -> int:
+    """Bytes Bochs' UART lost because its receive FIFO was full (bochs.log)."""
+    try:
+        with open(os.path.join(run_dir, "bochs.log"), errors="replace") as f:
+            return sum("receive FIFO overflow" in line for line in f)
+    except OSError:
+        return 0

@@ -11,7 +11,8 @@ The recordings' expected contents were counted with grep, not with the
 parser: json-session.log (bochs-json: boot, hello, `mode json`, 36 JSON
 replies, `mode text`, one text command, JSON again), garbage.log
 (bochs-garbage: garbage echoed in text mode, then JSON replies to garbage),
-flood.log (bochs-flood: JSON replies between 91 flood lines).
+flood.log (bochs-flood: JSON replies between 91 flood lines), events.log
+(bochs-scrub with JSON events: 22 replies, 9 console, 8 state, 13 log events).
 """
 import io
 import json
@@ -152,9 +153,27 @@ class RecordedStreams(unittest.TestCase):
         self.assertEqual(numbers, list(range(91)))
         self.assertEqual("".join(tc._console_piece(i, "quiet") for i in items), "line 1 of 30\n")
 
+    def test_events(self):
+        items = parse(recording("events.log"))
+        self.assertEqual(of_type(items, tc.Malformed), [])
+        self.assertEqual([r.seq for r in of_type(items, tc.Reply)], list(range(1, 23)))
+        events = of_type(items, tc.Event)
+        kinds = [e.kind for e in events]
+        self.assertEqual((kinds.count("console"), kinds.count("state"), kinds.count("log")), (9, 8, 13))
+        changes = [e["change"] for e in events if e.kind == "state"]
+        self.assertEqual(changes, ["paused", "resumed"] + ["stopped", "restarted"] * 3)
+        self.assertTrue(all(e.partition == "scrub" for e in events if e.kind != "log"))
+        # Four lives: the first in text mode (lines), three in JSON (chunks).
+        life = ("boot: 7532 KiB at 0x00105000-0x0085ffff all zero\n"
+                "marker: written and read back over 7532 KiB\nidle: spinning until stopped\n")
+        self.assertEqual("".join(tc._console_piece(i, "scrub") for i in items), life * 4)
+        mem = [r for r in of_type(items, tc.Reply) if r.command == "mem"]
+        self.assertEqual([r.ok for r in mem], [True, True, True, False])
+        self.assertEqual(mem[0]["data"], "0150924dc53670c6891d4e3f4d042cb8")
+
     def test_any_chunking_gives_the_same_items(self):
         rng = random.Random(7)
-        for name in ("json-session.log", "garbage.log", "flood.log"):
+        for name in ("json-session.log", "garbage.log", "flood.log", "events.log"):
             data = recording(name)
             whole = [(type(i), i.raw) for i in parse(data)]
             byte_by_byte = [(type(i), i.raw) for i in parse(data, [1] * len(data))]

@@ -2,7 +2,7 @@
 
 guests/flood prints numbered 74-byte lines through full 4 KiB console-write
 hypercalls, forever; guests/quiet (-DFLOOD_QUIET) prints "line N of 30"
-about every 6 M TSC ticks, then "done", and stops with exit code 0. Both
+about every 3 M TSC ticks, then "done", and stops with exit code 0. Both
 wait (autostart = no) until the script has switched to JSON mode. While
 both run, the script sends requests in JSON mode and times each reply. Then:
 - the replies never took longer than REPLY_BOUND seconds;

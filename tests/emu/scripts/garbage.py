@@ -8,9 +8,10 @@ Ctrl-C and a command that must work. Then: hello is as the garbage found it
 (nothing typed started or stopped anything), every JSON line parsed, and the
 overruns that Bochs logged show in `stats` as console line overruns.
 """
-import os
 import random
 import re
+
+import scenario
 
 LINE_MAX = 127          # SHELL_LINE_MAX - 1 (hv/shell.h)
 CTRL_C = b"\x03"
@@ -113,21 +114,11 @@ def check_overruns(t):
             return
         t.fields(line, {"overruns": int, "framing_errors": int, "parity_errors": int, "breaks": int},
                  "stats: console_line")
-        lost = bochs_overflows(t)
+        # bochs.log is written as Bochs goes (checked: no count grew later).
+        lost = scenario.lost_typed_bytes(t.run_dir)
         t.note(f"Bochs logged {lost} bytes lost to receive FIFO overflow; Tessera counted "
                f"{line['overruns']} overruns")
-        if lost is not None:
-            # bochs.log is written as Bochs goes (checked: no count grew later).
-            t.check(1 <= line["overruns"] <= lost if lost else line["overruns"] == 0,
-                    f"{line['overruns']} overruns counted for {lost} bytes lost")
+        t.check(1 <= line["overruns"] <= lost if lost else line["overruns"] == 0,
+                f"{line['overruns']} overruns counted for {lost} bytes lost")
         t.equal((line["framing_errors"], line["parity_errors"], line["breaks"]), (0, 0, 0),
                 "framing, parity and break errors on an emulated line")
-
-
-def bochs_overflows(t) -> int | None:
-    """How many received bytes bochs.log says the full FIFO lost, or None."""
-    try:
-        with open(os.path.join(t.run_dir, "bochs.log"), errors="replace") as f:
-            return sum("receive FIFO overflow" in l for l in f)
-    except OSError:
-        return None
