@@ -155,8 +155,6 @@ static enum exit_result exit_handle_ept_violation(struct vcpu *vcpu, const struc
 	gpa_t gpa = exit->gpa;
 
 	if (mmio_map_find(&vcpu->partition->mmio, gpa) != NULL) {
-		/* A device may have raised or cleared an interrupt or moved a timer. */
-		vcpu_events_changed(vcpu);
 		return (enum exit_result)mmio_emulate(vcpu, exit, gpa);
 	}
 

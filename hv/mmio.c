@@ -7,6 +7,7 @@
 #include "hv/format.h"
 #include "hv/guest_memory.h"
 #include "hv/string.h"
+#include "hv/vcpu_events.h"
 #include "hv/vcpu_regs.h"
 #include "hv/x86_emulate.h"
 #include "arch/x86/msr.h"
@@ -69,6 +70,7 @@ static enum x86_mode mmio_guest_mode(void)
 struct mmio_context {
 	struct vcpu *vcpu;
 	enum x86_mode mode;
+	struct guest_paging_mode paging; /* read once: the instruction cannot change it */
 	bool not_ram;      /* an operand was neither RAM nor a device */
 };
 
@@ -89,20 +91,22 @@ static bool mmio_access(struct mmio_context *c, enum x86_segment seg, uint64_t o
 {
 	struct vcpu *vcpu = c->vcpu;
 	uint64_t linear = mmio_linear(c, seg, offset);
-	struct guest_paging_mode mode;
 	const struct mmio_region *region;
 	uint32_t pf_error;
 	gpa_t gpa;
 
-	vcpu_paging_mode(&mode);
 	/* The same user/supervisor and SMAP rules as the CPU's own access. */
-	if (guest_linear_to_physical(&mode, linear, vcpu_data_access(write),
+	if (guest_linear_to_physical(&c->paging, linear, vcpu_data_access(write),
 				     partition_phys_read, vcpu->partition, &gpa, &pf_error) == WALK_OK &&
 	    (region = mmio_map_find(&vcpu->partition->mmio, gpa)) != NULL) {
 		uint64_t at = gpa_addr(gpa) - gpa_addr(region->base);
 		void *device = region->device != NULL ? region->device : &vcpu->lapic;
 		uint64_t value = 0;
 
+		/* The local APIC may take an EOI, a TPR, an IPI or a timer here. */
+		if (region->device == NULL) {
+			vcpu_events_changed(vcpu);
+		}
 		if (write) {
 			memcpy(&value, buf, size);
 			region->ops->write(device, at, value, size);
@@ -148,16 +152,14 @@ static enum x86_decode_status mmio_fetch_decode(struct mmio_context *c, uint64_t
 	uint64_t linear = mmio_linear(c, X86_SEG_CS, rip);
 	unsigned int in_page = (unsigned int)(PAGE_SIZE - (linear & (PAGE_SIZE - 1)));
 	unsigned int want = MIN(in_page, (unsigned int)MAX_INSN_BYTES);
-	struct guest_paging_mode mode;
 	unsigned int access = ACCESS_FETCH | (vcpu_cpl() == 3 ? ACCESS_USER : 0);
 	enum x86_decode_status status = X86_DECODE_TRUNCATED;
 
-	vcpu_paging_mode(&mode);
 	for (*length = 0; status == X86_DECODE_TRUNCATED && *length < MAX_INSN_BYTES;) {
 		uint32_t pf_error;
 		uint64_t fault_linear;
 		gpa_t gpa;
-		enum guest_walk_result r = guest_read_linear(&mode, linear + *length, bytes + *length,
+		enum guest_walk_result r = guest_read_linear(&c->paging, linear + *length, bytes + *length,
 							     want - *length, access,
 							     partition_phys_read, c->vcpu->partition,
 							     &gpa, &pf_error, &fault_linear);
@@ -178,24 +180,25 @@ static enum x86_decode_status mmio_fetch_decode(struct mmio_context *c, uint64_t
 	return status;
 }
 
-/** Copies the vCPU's registers into the emulator's register file. */
-static void mmio_load_regs(struct vcpu *vcpu, const struct vm_exit *exit, struct x86_regs *regs)
+/** Copies the vCPU's registers into the emulator's register file (and @before). */
+static void mmio_load_regs(struct vcpu *vcpu, const struct vm_exit *exit, struct x86_regs *regs,
+			   struct x86_regs *before)
 {
-	for (unsigned int i = 0; i < 16; i++) {
-		regs->gpr[i] = vcpu_read_gpr(vcpu, i);
-	}
+	vcpu_read_gprs(vcpu, regs->gpr);
 	regs->rip = exit->guest_rip;
 	regs->rflags = vmcs_readl(VMCS_GUEST_RFLAGS);
+	*before = *regs;
 }
 
-/** Writes the emulator's results back to the vCPU. */
-static void mmio_store_regs(struct vcpu *vcpu, const struct x86_regs *regs)
+/** Writes back what the emulator changed: RIP always, the rest when it moved. */
+static void mmio_store_regs(struct vcpu *vcpu, const struct x86_regs *regs,
+			    const struct x86_regs *before)
 {
-	for (unsigned int i = 0; i < 16; i++) {
-		vcpu_write_gpr(vcpu, i, regs->gpr[i]);
-	}
+	vcpu_write_changed_gprs(vcpu, before->gpr, regs->gpr);
 	vmcs_writel(VMCS_GUEST_RIP, regs->rip);
-	vmcs_writel(VMCS_GUEST_RFLAGS, regs->rflags);
+	if (regs->rflags != before->rflags) {
+		vmcs_writel(VMCS_GUEST_RFLAGS, regs->rflags);
+	}
 }
 
 /** Stops the partition, naming the instruction the interpreter cannot run. */
@@ -223,9 +226,12 @@ int mmio_emulate(struct vcpu *vcpu, const struct vm_exit *exit, gpa_t gpa)
 	unsigned int length = 0;
 	struct x86_insn insn = { .reason = "the instruction could not be fetched" };
 	struct x86_regs regs;
-	enum x86_decode_status decoded = mmio_fetch_decode(&c, exit->guest_rip, bytes, &length, &insn);
+	struct x86_regs before;
+	enum x86_decode_status decoded;
 	enum x86_emulate_status result;
 
+	vcpu_paging_mode(&c.paging);
+	decoded = mmio_fetch_decode(&c, exit->guest_rip, bytes, &length, &insn);
 	if (vmcs_read32(VMCS_ENTRY_INTERRUPTION_INFO) & VMCS_INTR_INFO_VALID) {
 		return EXIT_RESUME; /* the fetch faulted: the guest handles it */
 	}
@@ -240,10 +246,10 @@ int mmio_emulate(struct vcpu *vcpu, const struct vm_exit *exit, gpa_t gpa)
 	if (decoded != X86_DECODE_OK) {
 		return mmio_refuse(vcpu, exit, gpa, bytes, length, insn.reason);
 	}
-	mmio_load_regs(vcpu, exit, &regs);
+	mmio_load_regs(vcpu, exit, &regs, &before);
 	result = x86_emulate(&insn, &regs, &mmio_emulate_ops, &c);
 	if (result == X86_EMULATE_OK) {
-		mmio_store_regs(vcpu, &regs);
+		mmio_store_regs(vcpu, &regs, &before);
 		vcpu_end_instruction_blocking(vcpu);
 		return EXIT_RESUME;
 	}
@@ -252,7 +258,7 @@ int mmio_emulate(struct vcpu *vcpu, const struct vm_exit *exit, gpa_t gpa)
 	}
 	if (result == X86_EMULATE_FAULT) {
 		/* Completed REP iterations stand, as on the CPU; RIP stays put. */
-		mmio_store_regs(vcpu, &regs);
+		mmio_store_regs(vcpu, &regs, &before);
 		return EXIT_RESUME; /* the callback injected #PF or #GP */
 	}
 	return mmio_refuse(vcpu, exit, gpa, bytes, insn.length, "not emulated");

@@ -47,6 +47,25 @@ void vcpu_write_gpr(struct vcpu *vcpu, unsigned int index, uint64_t value)
 	*vcpu_gpr_slot(vcpu, index) = value;
 }
 
+/** Copies all sixteen registers, by number, into @gpr (one VMREAD, for RSP). */
+void vcpu_read_gprs(struct vcpu *vcpu, uint64_t gpr[16])
+{
+	for (unsigned int i = 0; i < 16; i++) {
+		gpr[i] = *vcpu_gpr_slot(vcpu, i);
+	}
+	gpr[GPR_RSP] = vmcs_readl(VMCS_GUEST_RSP);
+}
+
+/** Writes back the registers whose value in @gpr differs from @before. */
+void vcpu_write_changed_gprs(struct vcpu *vcpu, const uint64_t before[16], const uint64_t gpr[16])
+{
+	for (unsigned int i = 0; i < 16; i++) {
+		if (gpr[i] != before[i]) {
+			vcpu_write_gpr(vcpu, i, gpr[i]);
+		}
+	}
+}
+
 /** The guest's current privilege level: SS.DPL (SDM 24.4.1). */
 unsigned int vcpu_cpl(void)
 {
