@@ -24,6 +24,10 @@
  *   console_buffer = 64K       # optional: console output kept, 4K..1M, 4K multiple
  *   stop_timeout = 10          # optional: seconds from the power button to a
  *                              #   forced stop, 1..3600, default 10
+ *   on_reboot = restart        # optional, stop | restart, default restart: when
+ *                              #   the guest resets its machine
+ *   on_poweroff = stop         # optional, stop | restart, default stop: when
+ *                              #   the guest powers its machine off (ACPI S5)
  *
  * Lines end in LF or CRLF and hold at most CONFIG_LINE_MAX characters; a
  * UTF-8 byte order mark at the very start is skipped. Keys, section keywords,
@@ -108,6 +112,12 @@ enum crash_action {
 	CRASH_RESTART,
 };
 
+/** What to do when the guest resets (on_reboot) or powers off (on_poweroff) its machine. */
+enum guest_end_action {
+	GUEST_END_STOP,
+	GUEST_END_RESTART,
+};
+
 /** An inclusive range of I/O ports, first <= last. */
 struct io_range {
 	uint16_t first;
@@ -129,6 +139,8 @@ struct partition_config {
 	/* 1..CONFIG_MAX_VCPUS. */
 	uint32_t vcpus;
 	enum crash_action on_crash;
+	enum guest_end_action on_reboot;   /* default restart */
+	enum guest_end_action on_poweroff; /* default stop */
 	bool autostart;
 	bool test_device;
 	/*

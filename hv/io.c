@@ -2,14 +2,22 @@
  * Port I/O of partitions that exits (SDM Vol. 3, 28.2.1, Table 28-5 for the
  * exit qualification): every port except the ranges the configuration passes
  * through to hardware (arch/x86/io_bitmap.c). The partition's virtual UART
- * claims 0x3f8-0x3ff, and ports no device claims read as all-ones and drop
- * writes, like an empty ISA bus. An access that straddles the edge of a
- * passed range exits too and is treated as unclaimed.
+ * claims 0x3f8-0x3ff, the platform (hv/platform.h) the PC's other ports, and
+ * ports no device claims read as all-ones and drop writes, like an empty ISA
+ * bus. An access that straddles the edge of a passed range exits too and is
+ * treated as unclaimed.
+ *
+ * Each byte of an access goes to its own port, as on a bus, except where a
+ * device decodes wider accesses itself (PCI configuration data, the ACPI PM
+ * registers): an access wholly inside such a device reaches it as one.
  */
 #include "hv/exit.h"
 #include "hv/exit_cache.h"
 #include "hv/guest_memory.h"
+#include "hv/platform.h"
+#include "hv/string.h"
 #include "hv/vcpu_regs.h"
+#include "arch/x86/cpu.h"
 #include "arch/x86/vmcs.h"
 
 #define IO_QUAL_SIZE_MASK 0x7
@@ -26,11 +34,24 @@
 /* Elements moved per exit; a longer REP resumes where it stopped. */
 #define IO_STRING_BATCH 512
 
+/** Whether @port is one of the virtual UART's. */
+static bool io_is_uart(uint16_t port)
+{
+	return port >= VUART_PORT_BASE && port < VUART_PORT_BASE + VUART_PORT_COUNT;
+}
+
 /** Reads one byte of a port for the partition. */
 static uint8_t io_read_byte(struct partition *p, uint16_t port)
 {
-	if (port >= VUART_PORT_BASE && port < VUART_PORT_BASE + VUART_PORT_COUNT) {
-		return vuart_read(&p->uart, port - VUART_PORT_BASE);
+	if (io_is_uart(port)) {
+		uint8_t value = vuart_read(&p->uart, port - VUART_PORT_BASE);
+
+		/* Reading RBR or IIR may end the UART's interrupt. */
+		platform_uart_changed(p);
+		return value;
+	}
+	if (platform_handles_port(p, port)) {
+		return (uint8_t)platform_port_read(p, port, 1, cpu_rdtsc());
 	}
 	return 0xff;
 }
@@ -42,17 +63,46 @@ static uint8_t io_read_byte(struct partition *p, uint16_t port)
  */
 static bool io_read_is_pure(const struct partition *p, uint16_t port)
 {
-	if (port >= VUART_PORT_BASE && port < VUART_PORT_BASE + VUART_PORT_COUNT) {
+	if (io_is_uart(port)) {
 		return vuart_read_is_pure(&p->uart, port - VUART_PORT_BASE);
 	}
-	return true; /* no device: all ones, always */
+	return platform_read_is_pure(p, port); /* and no device: all ones, always */
 }
 
 /** Writes one byte of a port for the partition. */
 static void io_write_byte(struct partition *p, uint16_t port, uint8_t value)
 {
-	if (port >= VUART_PORT_BASE && port < VUART_PORT_BASE + VUART_PORT_COUNT) {
+	if (io_is_uart(port)) {
 		vuart_write(&p->uart, port - VUART_PORT_BASE, value);
+		platform_uart_changed(p);
+	} else if (platform_handles_port(p, port)) {
+		platform_port_write(p, port, 1, value, cpu_rdtsc());
+	}
+}
+
+/** An IN of @size bytes: one access to a device that decodes it whole, else byte by byte. */
+static uint32_t io_read(struct partition *p, uint16_t port, uint32_t size)
+{
+	uint32_t value = 0;
+
+	if (platform_takes_whole_access(p, port, size)) {
+		return platform_port_read(p, port, size, cpu_rdtsc());
+	}
+	for (uint32_t i = 0; i < size; i++) {
+		value |= (uint32_t)io_read_byte(p, (uint16_t)(port + i)) << (8 * i);
+	}
+	return value;
+}
+
+/** An OUT of @size bytes: one access to a device that decodes it whole, else byte by byte. */
+static void io_write(struct partition *p, uint16_t port, uint32_t size, uint32_t value)
+{
+	if (platform_takes_whole_access(p, port, size)) {
+		platform_port_write(p, port, size, value, cpu_rdtsc());
+		return;
+	}
+	for (uint32_t i = 0; i < size; i++) {
+		io_write_byte(p, (uint16_t)(port + i), (uint8_t)(value >> (8 * i)));
 	}
 }
 
@@ -60,12 +110,14 @@ static void io_write_byte(struct partition *p, uint16_t port, uint8_t value)
 static void io_transfer(struct partition *p, uint16_t port, uint8_t *element, uint32_t size,
 			bool in)
 {
-	for (uint32_t i = 0; i < size; i++) {
-		if (in) {
-			element[i] = io_read_byte(p, (uint16_t)(port + i));
-		} else {
-			io_write_byte(p, (uint16_t)(port + i), element[i]);
-		}
+	uint32_t value = 0;
+
+	if (in) {
+		value = io_read(p, port, size);
+		memcpy(element, &value, size);
+	} else {
+		memcpy(&value, element, size);
+		io_write(p, port, size, value);
 	}
 }
 
@@ -151,7 +203,43 @@ static void io_remember_read(struct vcpu *vcpu, uint64_t qualification, uint32_t
 			 &(struct exit_answer){ .outputs = widths[size], .eax = value });
 }
 
-/** IN/OUT of 1, 2 or 4 bytes: each byte goes to its own port, as on a bus. */
+/** IN of 1, 2 or 4 bytes into RAX; remembered for the fast path when pure. */
+static void io_handle_in(struct vcpu *vcpu, const struct vm_exit *exit, uint16_t port,
+			 uint32_t size)
+{
+	uint32_t value;
+	bool pure = true;
+
+	for (uint32_t i = 0; i < size; i++) {
+		pure &= io_read_is_pure(vcpu->partition, (uint16_t)(port + i));
+	}
+	value = io_read(vcpu->partition, port, size);
+	/* A 32-bit IN zero-extends into RAX; 8/16-bit ones merge. */
+	if (size == 4) {
+		vcpu->regs.rax = value;
+	} else {
+		uint64_t mask = (1ULL << (8 * size)) - 1;
+
+		vcpu->regs.rax = (vcpu->regs.rax & ~mask) | value;
+	}
+	io_remember_read(vcpu, exit->qualification, size, value, pure);
+}
+
+/**
+ * After the access: a write that reset or powered off the machine ends the
+ * partition (and may boot it again); its vCPU is not entered again.
+ */
+static enum exit_result io_finish(struct vcpu *vcpu, enum exit_result result)
+{
+	struct partition *p = vcpu->partition;
+
+	if (result == EXIT_STOPPED || !platform_end_requested(p)) {
+		return result;
+	}
+	return platform_end_partition(p) ? EXIT_RESCHEDULE : EXIT_STOPPED;
+}
+
+/** IN/OUT of 1, 2 or 4 bytes, or INS/OUTS: to the UART, the platform, or nothing. */
 enum exit_result exit_handle_io(struct vcpu *vcpu, const struct vm_exit *exit)
 {
 	uint32_t size = (uint32_t)(exit->qualification & IO_QUAL_SIZE_MASK) + 1;
@@ -160,32 +248,14 @@ enum exit_result exit_handle_io(struct vcpu *vcpu, const struct vm_exit *exit)
 
 	if (exit->qualification & IO_QUAL_STRING) {
 		partition_devices_changed(vcpu->partition);
-		return exit_handle_string_io(vcpu, exit, port, size, in);
+		return io_finish(vcpu, exit_handle_string_io(vcpu, exit, port, size, in));
 	}
 	if (in) {
-		uint64_t value = 0;
-		bool pure = true;
-
-		for (uint32_t i = 0; i < size; i++) {
-			pure &= io_read_is_pure(vcpu->partition, (uint16_t)(port + i));
-			value |= (uint64_t)io_read_byte(vcpu->partition, (uint16_t)(port + i)) << (8 * i);
-		}
-		/* A 32-bit IN zero-extends into RAX; 8/16-bit ones merge. */
-		if (size == 4) {
-			vcpu->regs.rax = value;
-		} else {
-			uint64_t mask = (1ULL << (8 * size)) - 1;
-
-			vcpu->regs.rax = (vcpu->regs.rax & ~mask) | value;
-		}
-		io_remember_read(vcpu, exit->qualification, size, (uint32_t)value, pure);
+		io_handle_in(vcpu, exit, port, size);
 	} else {
 		partition_devices_changed(vcpu->partition);
-		for (uint32_t i = 0; i < size; i++) {
-			io_write_byte(vcpu->partition, (uint16_t)(port + i),
-				      (uint8_t)(vcpu->regs.rax >> (8 * i)));
-		}
+		io_write(vcpu->partition, port, size, (uint32_t)vcpu->regs.rax);
 	}
 	vcpu_advance_rip(vcpu, exit);
-	return EXIT_RESUME;
+	return io_finish(vcpu, EXIT_RESUME);
 }

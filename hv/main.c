@@ -207,6 +207,7 @@ static NORETURN void hv_main(void *arg)
 	hv_print_ledger();
 	hv_audit();
 	operator_init(&info->config, &host_mtrr, hv_console_read_byte);
+	operator_set_platform(&console_uart, info->acpi_rsdp);
 	log_debug("boot took %llu TSC ticks until the first VM entry",
 		  (unsigned long long)(cpu_rdtsc() - info->entry_tsc));
 	sched_run();

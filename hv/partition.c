@@ -10,8 +10,10 @@
 #include "hv/log.h"
 #include "hv/phys.h"
 #include "hv/string.h"
+#include "arch/x86/cpu.h"
 #include "arch/x86/io_bitmap.h"
 #include "arch/x86/msr_bitmap.h"
+#include "arch/x86/rtc_read.h"
 #include "arch/x86/vmx.h"
 
 struct partition *partitions;
@@ -37,6 +39,30 @@ static bool partition_load_image(struct partition *p)
 		log_error("partition '%s': image of %llu bytes does not fit in RAM at %#llx",
 			  p->config->name, (unsigned long long)p->image_size,
 			  (unsigned long long)p->config->load);
+		return false;
+	}
+	return true;
+}
+
+/** Resets the platform devices; the virtual RTC starts at the machine's wall-clock time. */
+static void partition_reset_platform(struct partition *p)
+{
+	uint64_t now = cpu_rdtsc();
+	struct vrtc_time wall;
+
+	if (!rtc_read_wall_time(&wall, now)) {
+		log_warn("partition '%s': the machine's RTC is unreadable; its clock starts at "
+			 "%u-01-01", p->config->name, RTC_FALLBACK_YEAR);
+	}
+	platform_init(p, &wall, now);
+}
+
+/** Writes the platform's ACPI tables into the partition's fresh RAM. */
+static bool partition_install_tables(struct partition *p)
+{
+	if (!platform_install_tables(p)) {
+		log_error("partition '%s': its ACPI tables do not fit at %#llx", p->config->name,
+			  (unsigned long long)PLATFORM_ACPI_BASE);
 		return false;
 	}
 	return true;
@@ -175,6 +201,9 @@ bool partition_create(struct partition *p, unsigned int id, const struct partiti
 	vuart_init(&p->uart, config->name, &p->console_log);
 	/* Each vCPU reaches its own local APIC at the same address (hv/mmio.c). */
 	mmio_map_add(&p->mmio, gpa_init(VLAPIC_DEFAULT_BASE), PAGE_SIZE, &vlapic_mmio_ops, NULL);
+	partition_reset_platform(p);
+	mmio_map_add(&p->mmio, gpa_init(VIOAPIC_BASE), VIOAPIC_SIZE, &vioapic_mmio_ops,
+		     &p->platform.ioapic);
 	if (config->test_device) {
 		/* In the MMIO hole: never RAM, so every access reaches the device. */
 		mmio_map_add(&p->mmio, gpa_init(VDEV_TEST_BASE), VDEV_TEST_SIZE, &vdev_test_ops,
@@ -183,7 +212,7 @@ bool partition_create(struct partition *p, unsigned int id, const struct partiti
 			 (unsigned long long)VDEV_TEST_BASE);
 	}
 	if (!partition_memory_build(p, mtrr, vmx->has_ept_2m, vmx->has_ept_1g) ||
-	    !partition_load_image(p) ||
+	    !partition_install_tables(p) || !partition_load_image(p) ||
 	    !partition_build_bitmaps(p) || !partition_build_vcpus(p)) {
 		partition_release(p);
 		return false;
@@ -217,8 +246,10 @@ bool partition_restart(struct partition *p)
 	/* A fresh UART has no tap: the operator's stays across the restart. */
 	vuart_set_raw_output(&p->uart, p->console_tap, p->console_tap_ctx);
 	memset(&p->test_device, 0, sizeof(p->test_device));
+	partition_reset_platform(p);
 	if (!partition_memory_build(p, p->mtrr, vmx->has_ept_2m, vmx->has_ept_1g) ||
-	    !partition_load_image(p) || !partition_build_vcpus(p)) {
+	    !partition_install_tables(p) || !partition_load_image(p) ||
+	    !partition_build_vcpus(p)) {
 		log_error("partition '%s': restart failed; it stays stopped", p->config->name);
 		partition_memory_release(p);
 		return false;

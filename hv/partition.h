@@ -14,6 +14,7 @@
 #include "hv/config.h"
 #include "hv/layout.h"
 #include "hv/mmio.h"
+#include "hv/platform.h"
 #include "hv/vdev_test.h"
 #include "hv/vlapic.h"
 #include "hv/types.h"
@@ -153,6 +154,7 @@ struct partition {
 	void *console_tap_ctx;
 	struct mmio_map mmio;          /* device ranges of its guest-physical space */
 	struct vdev_test test_device;  /* with test_device = yes */
+	struct platform platform;      /* PIC, PIT, RTC, I/O APIC, ACPI, PCI (hv/platform.h) */
 	const struct mtrr_state *mtrr; /* the host's, for rebuilding the EPT */
 	unsigned int restarts;
 	uint64_t exit_code;

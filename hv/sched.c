@@ -71,11 +71,12 @@ static struct vcpu *sched_pick_next(void)
 	return NULL;
 }
 
-/** True while some partition can still make progress. */
+/** True while some partition can still make progress (a paused one can resume). */
 static bool sched_any_running(void)
 {
 	for (unsigned int i = 0; i < PARTITION_MAX; i++) {
-		if (partitions[i].state == PARTITION_RUNNING) {
+		if (partitions[i].state == PARTITION_RUNNING ||
+		    partitions[i].state == PARTITION_PAUSED) {
 			return true;
 		}
 	}
@@ -115,8 +116,13 @@ enum exit_result sched_deadline_passed(struct vcpu *vcpu)
 	vcpu_events_update_timers(vcpu, now);
 	/* A command may have stopped or rebuilt the partition meanwhile. */
 	// cppcheck-suppress knownConditionTrueFalse ; operator_poll() may restart it
-	if (p->state != PARTITION_RUNNING || p->restarts != restarts) {
+	if (p->restarts != restarts ||
+	    (p->state != PARTITION_RUNNING && p->state != PARTITION_PAUSED)) {
 		return EXIT_STOPPED;
+	}
+	/* Paused: its VMCS and any event being delivered stay as they are. */
+	if (p->state == PARTITION_PAUSED) {
+		return EXIT_RESCHEDULE;
 	}
 	vcpu->fast.entry_work |= VCPU_WORK_TIMER;
 	if (vcpu->state != VCPU_RUNNABLE || now >= vcpu->slice_end) {

@@ -5,8 +5,13 @@
  * it; otherwise the vCPU asks for an interrupt-window exit and tries again
  * there (SDM 25.2, 27.6.2). NMIs go first and use NMI-window exiting when
  * the guest blocks them.
+ *
+ * Interrupts come from the local APIC, or else from the legacy PIC through
+ * vCPU 0's LINT0 in ExtINT mode (hv/platform.h); the PIC's vector is taken
+ * by its acknowledge cycle only at injection, as INTA would.
  */
 #include "hv/vcpu_events.h"
+#include "hv/platform.h"
 #include "hv/sched.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/vmcs.h"
@@ -72,15 +77,40 @@ void vcpu_events_init(struct vcpu *vcpu)
 	vlapic_init(a, vcpu->apic_page, vcpu->index, vcpu->index == 0, tsc_hz, tsc_hz);
 	a->now = vcpu_events_now;
 	a->send_ipi = vcpu_send_ipi;
+	a->level_eoi = platform_level_eoi;
 	a->ctx = vcpu;
 	vcpu->tpr_threshold = 0;
 	vcpu_events_changed(vcpu);
 }
 
-/** The vector the vCPU's interrupt controller presents now, or -1. */
+/** Where the interrupt a vCPU takes next comes from. */
+enum vcpu_interrupt_source {
+	VCPU_INTERRUPT_NONE,
+	VCPU_INTERRUPT_LAPIC,
+	VCPU_INTERRUPT_PIC,   /* ExtINT through LINT0 */
+};
+
+/** The vector presented now and its source: the local APIC's first, else the PIC's; -1 for none. */
+static int vcpu_pending_interrupt_from(const struct vcpu *vcpu,
+				       enum vcpu_interrupt_source *source)
+{
+	int vector = vlapic_pending_vector(&vcpu->lapic);
+
+	if (vector >= 0) {
+		*source = VCPU_INTERRUPT_LAPIC;
+		return vector;
+	}
+	vector = platform_extint_vector(vcpu);
+	*source = vector >= 0 ? VCPU_INTERRUPT_PIC : VCPU_INTERRUPT_NONE;
+	return vector;
+}
+
+/** The vector the vCPU's interrupt controllers present now, or -1. */
 static int vcpu_pending_interrupt(const struct vcpu *vcpu)
 {
-	return vlapic_pending_vector(&vcpu->lapic);
+	enum vcpu_interrupt_source source;
+
+	return vcpu_pending_interrupt_from(vcpu, &source);
 }
 
 /** Turns the window exits on or off; a VMWRITE only when they change. */
@@ -124,6 +154,7 @@ static uint32_t vcpu_window_for_rest(const struct vcpu *vcpu)
 static uint32_t vcpu_deliver_one(struct vcpu *vcpu)
 {
 	uint32_t blocking = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+	enum vcpu_interrupt_source source;
 	int vector;
 
 	if (vcpu->lapic.pending_nmi) {
@@ -134,14 +165,19 @@ static uint32_t vcpu_deliver_one(struct vcpu *vcpu)
 		vcpu_inject_event(VMCS_INTR_TYPE_NMI, VECTOR_NMI);
 		return vcpu_window_for_rest(vcpu);
 	}
-	vector = vcpu_pending_interrupt(vcpu);
+	vector = vcpu_pending_interrupt_from(vcpu, &source);
 	if (vector < 0) {
 		return 0;
 	}
 	if ((blocking & SHADOW_BLOCKING) || !(vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_IF)) {
 		return CPU_BASED_INTERRUPT_WINDOW_EXITING;
 	}
-	vlapic_acknowledge(&vcpu->lapic, (uint8_t)vector);
+	if (source == VCPU_INTERRUPT_PIC) {
+		/* INTA: the PIC may answer with its spurious vector if the request went. */
+		vector = platform_extint_acknowledge(vcpu);
+	} else {
+		vlapic_acknowledge(&vcpu->lapic, (uint8_t)vector);
+	}
 	vcpu_inject_event(VMCS_INTR_TYPE_EXTERNAL, (uint8_t)vector);
 	return vcpu_window_for_rest(vcpu);
 }
@@ -174,19 +210,27 @@ void vcpu_events_prepare(struct vcpu *vcpu)
 	}
 }
 
-/** Runs the vCPU's virtual timers up to host TSC @now. */
+/** Runs the vCPU's virtual timers up to host TSC @now; vCPU 0 also runs the platform's. */
 void vcpu_events_update_timers(struct vcpu *vcpu, uint64_t now)
 {
 	if (now >= vlapic_timer_next_deadline(&vcpu->lapic)) {
 		vlapic_timer_update(&vcpu->lapic, now);
 		vcpu_events_changed(vcpu);
 	}
+	if (vcpu->index == 0) {
+		platform_update_timers(vcpu->partition, now);
+	}
 }
 
-/** Host TSC of the vCPU's next timer expiry, or UINT64_MAX. */
+/** Host TSC of the vCPU's next timer expiry (vCPU 0: the platform's too), or UINT64_MAX. */
 uint64_t vcpu_events_next_deadline(const struct vcpu *vcpu)
 {
-	return vlapic_timer_next_deadline(&vcpu->lapic);
+	uint64_t deadline = vlapic_timer_next_deadline(&vcpu->lapic);
+
+	if (vcpu->index == 0) {
+		deadline = MIN(deadline, platform_next_deadline(vcpu->partition));
+	}
+	return deadline;
 }
 
 /** True when a halted vCPU has something to wake for at host TSC @now. */

@@ -39,14 +39,15 @@
 #define ESCAPE_TARGET   "where other partitions' frames lie in host memory"
 #elif defined(ESCAPE_HOLE)
 /*
- * The I/O APIC's registers, in the MMIO hole between 3 GiB and 4 GiB. A
- * partition that reached the physical I/O APIC could reroute the host's
- * interrupts. Tessera emulates no device there, so the hole must be as
- * unmapped as any other address that is not the partition's RAM.
+ * The HPET's registers, in the MMIO hole between 3 GiB and 4 GiB. A
+ * partition that reached the physical HPET could disturb the host's timers.
+ * Tessera emulates no HPET (the I/O APIC at 0xfec00000 is the partition's
+ * own virtual one now), so this must be as unmapped as any other address
+ * that is not the partition's RAM.
  */
-#define ESCAPE_GPA      0xfec00000U
+#define ESCAPE_GPA      0xfed00000U
 #define ESCAPE_IS_WRITE false
-#define ESCAPE_TARGET   "the I/O APIC in the MMIO hole"
+#define ESCAPE_TARGET   "the HPET in the MMIO hole"
 #else
 #error "build with one of -DESCAPE_READ_HV, -DESCAPE_WRITE_OTHER, -DESCAPE_HOLE"
 #endif

@@ -1,0 +1,1 @@
+GUEST_SRCS := pcplat.c ../irq/vectors.S
