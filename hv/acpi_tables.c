@@ -57,8 +57,6 @@
 #define INTI_EDGE             (0x1 << 2)
 #define INTI_LEVEL            (0x3 << 2)
 #define ISA_BUS               0
-#define PIT_IRQ               0
-#define PIT_GSI               2
 #define NMI_LINT              1
 
 /* Alignments: the RSDP for the legacy scan (5.2.5.1), the FACS (5.2.10). */
@@ -481,7 +479,7 @@ static void acpi_madt_append_interrupts(uint8_t *buffer, size_t *cursor)
 {
 	struct madt_ioapic ioapic = { MADT_TYPE_IOAPIC, sizeof(ioapic), VIOAPIC_ID, 0,
 				      (uint32_t)VIOAPIC_BASE, 0 };
-	struct madt_override pit = { MADT_TYPE_OVERRIDE, sizeof(pit), ISA_BUS, PIT_IRQ, PIT_GSI,
+	struct madt_override pit = { MADT_TYPE_OVERRIDE, sizeof(pit), ISA_BUS, ACPI_PIT_IRQ, ACPI_PIT_GSI,
 				     INTI_ACTIVE_HIGH | INTI_EDGE };
 	struct madt_override sci = { MADT_TYPE_OVERRIDE, sizeof(sci), ISA_BUS, ACPI_SCI_IRQ,
 				     ACPI_SCI_IRQ, INTI_ACTIVE_HIGH | INTI_LEVEL };

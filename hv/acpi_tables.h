@@ -40,6 +40,9 @@
 
 /* The SCI: ISA IRQ 9, GSI 9, level-triggered active-high (MADT override). */
 #define ACPI_SCI_IRQ 9
+/* The MADT's interrupt source override: ISA IRQ 0 (the PIT) is GSI 2, as on every PC. */
+#define ACPI_PIT_IRQ 0
+#define ACPI_PIT_GSI 2
 
 /* PM1 control register bits (ACPI 6.0, 4.8.3.2.1). */
 #define ACPI_SCI_EN        BIT(0)

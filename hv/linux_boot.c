@@ -7,6 +7,8 @@
  */
 #include "hv/linux_boot.h"
 #include "hv/check.h"
+#include "hv/vioapic.h"
+#include "hv/vlapic.h"
 #include "hv/format.h"
 #include "hv/string.h"
 
@@ -92,8 +94,8 @@
  * them. Nothing of the hole is RAM, but marking these keeps the kernel from
  * placing PCI resources over them.
  */
-#define FIRMWARE_AREA_BASE    0xfec00000ULL
-#define FIRMWARE_AREA_END     (0xfee00000ULL + PAGE_SIZE)
+#define FIRMWARE_AREA_BASE    VIOAPIC_BASE
+#define FIRMWARE_AREA_END     (VLAPIC_DEFAULT_BASE + PAGE_SIZE)
 
 /** One range of the E820 map the zero page carries. */
 struct e820_range {

@@ -4,6 +4,7 @@
  * reset and power-off requests (see platform.h).
  */
 #include "hv/platform.h"
+#include "arch/x86/i8042.h"
 #include "hv/layout.h"
 #include "hv/partition.h"
 #include "hv/sched.h"
@@ -32,7 +33,7 @@ static void platform_pic_changed(struct partition *p)
 /** The I/O APIC pin (GSI) of ISA IRQ @irq, as the MADT describes it. */
 unsigned int platform_isa_gsi(unsigned int irq)
 {
-	return irq == PLATFORM_PIT_IRQ ? PLATFORM_PIT_GSI : irq;
+	return irq == ACPI_PIT_IRQ ? ACPI_PIT_GSI : irq;
 }
 
 /** Drives ISA IRQ @irq: the PIC's input and the I/O APIC's pin, as a PC's board does. */
@@ -155,7 +156,7 @@ bool platform_handles_port(const struct partition *p, uint16_t port)
 {
 	return p->platform.ready &&
 	       (vpic_handles_port(port) || vpit_handles_port(port) || vrtc_handles_port(port) ||
-		platform_wide_port(port) || port == PLATFORM_KBC_COMMAND_PORT ||
+		platform_wide_port(port) || port == I8042_COMMAND_PORT ||
 		port == PLATFORM_PORT_A);
 }
 
@@ -232,8 +233,8 @@ static void platform_write_byte(struct partition *p, uint16_t port, uint8_t valu
 		vpit_port_write(&pl->pit, port, value, now);
 	} else if (vrtc_handles_port(port)) {
 		vrtc_port_write(&pl->rtc, port, value, now);
-	} else if (port == PLATFORM_KBC_COMMAND_PORT) {
-		if (value == PLATFORM_KBC_PULSE_RESET) {
+	} else if (port == I8042_COMMAND_PORT) {
+		if (value == I8042_PULSE_RESET) {
 			platform_ask(pl, PLATFORM_ACTION_RESET);
 		}
 	} else if (port == PLATFORM_PORT_A) {
@@ -313,8 +314,8 @@ void platform_update_timers(struct partition *p, uint64_t now)
 	}
 	if (now >= vpit_next_irq0(&pl->pit) && vpit_irq0_edges(&pl->pit, now) > 0) {
 		/* One pulse: the PIC latches one request, the I/O APIC sends one message. */
-		platform_set_isa_irq(p, PLATFORM_PIT_IRQ, true);
-		platform_set_isa_irq(p, PLATFORM_PIT_IRQ, false);
+		platform_set_isa_irq(p, ACPI_PIT_IRQ, true);
+		platform_set_isa_irq(p, ACPI_PIT_IRQ, false);
 	}
 	platform_uart_changed(p);
 	platform_power_button(p);

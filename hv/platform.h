@@ -60,13 +60,8 @@ struct vcpu;
 #define PLATFORM_BDA_BASE_MEMORY  0x413ULL /* KiB of conventional memory below the EBDA */
 
 /* ISA IRQs of the platform's devices; the SCI's is ACPI_SCI_IRQ. */
-#define PLATFORM_PIT_IRQ  0
-#define PLATFORM_PIT_GSI  2 /* the MADT's interrupt source override (acpi_tables.c) */
 #define PLATFORM_UART_IRQ 4 /* COM1 */
 
-/* The 8042 keyboard controller's command port and its reset pulse command. */
-#define PLATFORM_KBC_COMMAND_PORT 0x64
-#define PLATFORM_KBC_PULSE_RESET  0xFE
 /* System control port A (PS/2 "port 92"): bit 0 fast reset, bit 1 A20. */
 #define PLATFORM_PORT_A      0x92
 #define PLATFORM_PORT_A_RESET BIT(0)

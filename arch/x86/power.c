@@ -7,6 +7,7 @@
 #include "arch/x86/power.h"
 #include "arch/x86/acpi.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/i8042.h"
 #include "arch/x86/segments.h"
 #include "hv/acpi_tables.h"
 #include "hv/phys.h"
@@ -17,9 +18,6 @@
 #define RESET_CONTROL_RST_CPU 0x04
 
 /* The 8042 keyboard controller: status and command port, and its reset pulse. */
-#define KBC_PORT             0x64
-#define KBC_STATUS_INPUT_FULL 0x02
-#define KBC_PULSE_RESET      0xfe
 
 /* How long each method gets before the next is tried. */
 #define POWER_SETTLE_MS 200ULL
@@ -100,10 +98,10 @@ void power_reboot(uint64_t acpi_rsdp)
 	cpu_outb(ACPI_RESET_PORT, ACPI_RESET_VALUE & ~RESET_CONTROL_RST_CPU);
 	cpu_outb(ACPI_RESET_PORT, ACPI_RESET_VALUE);
 	power_delay_ms(POWER_SETTLE_MS);
-	for (unsigned int i = 0; i < 100000 && (cpu_inb(KBC_PORT) & KBC_STATUS_INPUT_FULL); i++) {
+	for (unsigned int i = 0; i < 100000 && (cpu_inb(I8042_COMMAND_PORT) & I8042_STATUS_INPUT_FULL); i++) {
 		cpu_relax();
 	}
-	cpu_outb(KBC_PORT, KBC_PULSE_RESET);
+	cpu_outb(I8042_COMMAND_PORT, I8042_PULSE_RESET);
 	power_delay_ms(POWER_SETTLE_MS);
 	/* No IDT: the breakpoint cannot be delivered, nor the faults that follow. */
 	__asm__ volatile("lidt %0; int3" : : "m"(no_idt) : "memory");
