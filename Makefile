@@ -165,6 +165,12 @@ bench: all
 lint: | $(DEPS_STAMP)
 	tests/rig/lint $(HV_SRCS)
 
+# Debian's kernel and a busybox initramfs for the Linux partition of
+# tests/emu/bochs-linux.test (whose `prepare` runs this too) and make bench.
+.PHONY: linux-guest
+linux-guest:
+	tests/rig/make-linux-guest $(BUILD)/linux
+
 clean:
 	rm -rf $(BUILD)
 

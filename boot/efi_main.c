@@ -65,22 +65,41 @@ static bool boot_load_config(EFI_HANDLE image, struct tessera_config *config)
 	return true;
 }
 
-/** Loads every partition's image; a partition whose image fails is dropped. */
+/** Reads one boot file of a partition; false (logged) when it cannot. */
+static bool boot_load_file(EFI_HANDLE image, const struct partition_config *p, const char *what,
+			   const char *path, struct boot_file *out)
+{
+	const char *error = NULL;
+	uint64_t size = 0;
+
+	out->data = efi_read_file(image, path, &size, &error);
+	out->size = size;
+	if (out->data == NULL) {
+		log_error("partition '%s': cannot load %s %s: %s", p->name, what, path, error);
+		return false;
+	}
+	log_info("partition '%s': loaded %s (%llu bytes)", p->name, path, (unsigned long long)size);
+	return true;
+}
+
+/**
+ * Loads every partition's image and initrd; a partition with a file that
+ * fails is dropped (its image left NULL), the others go on.
+ */
 static void boot_load_images(EFI_HANDLE image, struct boot_info *info)
 {
 	for (unsigned int i = 0; i < info->config.partition_count; i++) {
 		const struct partition_config *p = &info->config.partitions[i];
-		const char *error = NULL;
-		uint64_t size = 0;
+		struct boot_files *files = &info->files[i];
+		const char *what = p->format == IMAGE_LINUX ? "kernel" : "image";
 
-		info->images[i].data = efi_read_file(image, p->image, &size, &error);
-		info->images[i].size = size;
-		if (info->images[i].data == NULL) {
-			log_error("partition '%s': cannot load image %s: %s", p->name, p->image,
-				  error);
-		} else {
-			log_info("partition '%s': loaded %s (%llu bytes)", p->name, p->image,
-				 (unsigned long long)size);
+		if (!boot_load_file(image, p, what, p->image, &files->image)) {
+			continue;
+		}
+		if (p->initrd[0] != '\0' &&
+		    !boot_load_file(image, p, "initrd", p->initrd, &files->initrd)) {
+			/* Loader memory: reclaimed with the rest after hand-off. */
+			files->image.data = NULL;
 		}
 	}
 }

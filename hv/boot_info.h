@@ -36,13 +36,19 @@ struct boot_file {
 	uint64_t size;
 };
 
+/** A partition's boot files: its image (flat or a Linux kernel) and its initrd. */
+struct boot_files {
+	struct boot_file image;  /* data NULL: not loaded, the partition is dropped */
+	struct boot_file initrd; /* data NULL: none configured */
+};
+
 /** Everything the hypervisor learns from the firmware. */
 struct boot_info {
 	uint64_t entry_tsc;       /* TSC at efi_main's first instruction */
 	uint64_t acpi_rsdp;       /* physical address, 0 when none */
 	uint64_t tsc_hz;          /* TSC ticks per second */
 	struct tessera_config config;
-	struct boot_file images[CONFIG_MAX_PARTITIONS]; /* per config partition */
+	struct boot_files files[CONFIG_MAX_PARTITIONS]; /* per config partition */
 	struct boot_mem_region memory[BOOT_MEM_MAX_REGIONS];
 	size_t memory_count;
 };

@@ -53,6 +53,9 @@ enum partition_key {
 	KEY_IMAGE,
 	KEY_ENTRY,
 	KEY_LOAD,
+	KEY_KERNEL,
+	KEY_INITRD,
+	KEY_CMDLINE,
 	KEY_VCPUS,
 	KEY_ON_CRASH,
 	KEY_AUTOSTART,
@@ -64,13 +67,6 @@ enum partition_key {
 	KEY_ON_POWEROFF,
 	PARTITION_KEY_COUNT,
 };
-
-/*
- * The keys config_setting_at() lists for each partition: on_reboot and
- * on_poweroff, newer, are not listed yet (the "config" command's output and
- * its tests keep their shape until they are updated together).
- */
-#define PARTITION_LISTED_KEY_COUNT (KEY_STOP_TIMEOUT + 1)
 
 /** The keys of the [tessera] section, in the order of tessera_keys[]. */
 enum tessera_key {
@@ -490,19 +486,20 @@ static const char *path_char_problem(char c)
 	return NULL;
 }
 
-/** Reports a problem with an image path, quoting the path as written. */
-static bool refuse_image(struct parser *parser, struct span value,
-			 const char *problem)
+/** Reports a problem with the path of key, quoting the path as written. */
+static bool refuse_path(struct parser *parser, const char *key, struct span value,
+			const char *problem)
 {
-	report_problem(parser, parser->line, "image '%.*s' %s", SPAN_ARG(value),
-		       problem);
+	report_problem(parser, parser->line, "%s '%.*s' %s", key, SPAN_ARG(value), problem);
 	return false;
 }
 
-/** partition image: stored with '\' separators and a leading '\'. */
-static bool parse_image(struct parser *parser, struct span value)
+/**
+ * The value of key as a path on the boot volume, stored in path (of
+ * CONFIG_PATH_MAX bytes) with '\\' separators and a leading '\\'.
+ */
+static bool parse_path(struct parser *parser, const char *key, struct span value, char *path)
 {
-	char *path = parser->draft.config.image;
 	size_t used = 0;
 
 	if (!is_separator(value.start[0])) {
@@ -513,22 +510,63 @@ static bool parse_image(struct parser *parser, struct span value)
 		const char *problem = path_char_problem(c);
 
 		if (problem != NULL) {
-			return refuse_image(parser, value, problem);
+			return refuse_path(parser, key, value, problem);
 		}
 		if (used == CONFIG_PATH_MAX - 1) {
-			return refuse_image(parser, value,
-					    "is longer than 127 characters (counting the leading '\\')");
+			return refuse_path(parser, key, value,
+					   "is longer than 127 characters (counting the leading '\\')");
 		}
 		if (c == '\\' && used > 0 && path[used - 1] == '\\') {
-			return refuse_image(parser, value,
-					    "has an empty path component");
+			return refuse_path(parser, key, value, "has an empty path component");
 		}
 		path[used++] = c;
 	}
 	path[used] = '\0';
 	if (path[used - 1] == '\\') {
-		return refuse_image(parser, value, "names a directory, not a file");
+		return refuse_path(parser, key, value, "names a directory, not a file");
 	}
+	return true;
+}
+
+/** partition image: a flat image. */
+static bool parse_image(struct parser *parser, struct span value)
+{
+	return parse_path(parser, "image", value, parser->draft.config.image);
+}
+
+/** partition kernel: a Linux bzImage, kept where a flat image would be. */
+static bool parse_kernel(struct parser *parser, struct span value)
+{
+	parser->draft.config.format = IMAGE_LINUX;
+	return parse_path(parser, "kernel", value, parser->draft.config.image);
+}
+
+/** partition initrd: the kernel's initial RAM disk. */
+static bool parse_initrd(struct parser *parser, struct span value)
+{
+	return parse_path(parser, "initrd", value, parser->draft.config.initrd);
+}
+
+/** partition cmdline: the rest of the line, printable ASCII, kept as written. */
+static bool parse_cmdline(struct parser *parser, struct span value)
+{
+	char *cmdline = parser->draft.config.cmdline;
+
+	if (value.length >= CONFIG_CMDLINE_MAX) {
+		report_problem(parser, parser->line,
+			       "cmdline is longer than %d characters", CONFIG_CMDLINE_MAX - 1);
+		return false;
+	}
+	for (size_t i = 0; i < value.length; i++) {
+		if (value.start[i] < 0x20 || value.start[i] > 0x7e) {
+			report_problem(parser, parser->line,
+				       "cmdline has a character that is not printable ASCII at column %zu",
+				       i + 1);
+			return false;
+		}
+	}
+	memcpy(cmdline, value.start, value.length);
+	cmdline[value.length] = '\0';
 	return true;
 }
 
@@ -893,6 +931,9 @@ static const struct key_handler partition_keys[PARTITION_KEY_COUNT] = {
 	[KEY_IMAGE] = { "image", parse_image },
 	[KEY_ENTRY] = { "entry", parse_entry },
 	[KEY_LOAD] = { "load", parse_load },
+	[KEY_KERNEL] = { "kernel", parse_kernel },
+	[KEY_INITRD] = { "initrd", parse_initrd },
+	[KEY_CMDLINE] = { "cmdline", parse_cmdline },
 	[KEY_VCPUS] = { "vcpus", parse_vcpus },
 	[KEY_ON_CRASH] = { "on_crash", parse_on_crash },
 	[KEY_AUTOSTART] = { "autostart", parse_autostart },
@@ -974,21 +1015,32 @@ static void check_address(struct parser *parser, enum partition_key key,
 	}
 }
 
-/** Checks a partition as a whole: required keys, addresses against RAM. */
-static void check_partition(struct parser *parser)
+/** Reports each key of keys[0, count) set in the section, which does not apply there. */
+static void refuse_keys(struct parser *parser, const enum partition_key *keys, size_t count,
+			const char *why)
 {
-	static const enum partition_key required[] = {
-		KEY_MEMORY,
-		KEY_IMAGE,
-		KEY_ENTRY,
-	};
+	for (size_t i = 0; i < count; i++) {
+		unsigned int line = parser->draft.key_lines[keys[i]];
+
+		if (line != 0) {
+			report_problem(parser, line, "'%s' %s", partition_keys[keys[i]].name, why);
+		}
+	}
+}
+
+/** Checks a flat-image partition: image and entry set, addresses in RAM. */
+static void check_flat_image(struct parser *parser)
+{
+	static const enum partition_key linux_keys[] = { KEY_INITRD, KEY_CMDLINE };
 	struct partition_config *config = &parser->draft.config;
 
-	for (size_t i = 0; i < ARRAY_SIZE(required); i++) {
-		if (parser->draft.key_lines[required[i]] == 0) {
-			report_problem(parser, config->line, "missing '%s'",
-				       partition_keys[required[i]].name);
-		}
+	refuse_keys(parser, linux_keys, ARRAY_SIZE(linux_keys),
+		    "needs 'kernel' (it is for a Linux kernel)");
+	if (parser->draft.key_lines[KEY_IMAGE] == 0) {
+		report_problem(parser, config->line, "missing 'image' (or 'kernel')");
+	}
+	if (parser->draft.key_lines[KEY_ENTRY] == 0) {
+		report_problem(parser, config->line, "missing 'entry'");
 	}
 	check_address(parser, KEY_ENTRY, config->entry);
 	check_address(parser, KEY_LOAD, config->load);
@@ -1002,6 +1054,24 @@ static void check_partition(struct parser *parser)
 	}
 	if (!draft_has(parser, KEY_LOAD)) {
 		config->load = config->entry;
+	}
+}
+
+/** Checks a partition as a whole: required keys, addresses against RAM. */
+static void check_partition(struct parser *parser)
+{
+	static const enum partition_key flat_keys[] = { KEY_IMAGE, KEY_ENTRY, KEY_LOAD };
+
+	if (parser->draft.key_lines[KEY_MEMORY] == 0) {
+		report_problem(parser, parser->draft.config.line, "missing 'memory'");
+	}
+	if (parser->draft.key_lines[KEY_KERNEL] != 0) {
+		/* The boot protocol places the kernel and decides its entry. */
+		refuse_keys(parser, flat_keys, ARRAY_SIZE(flat_keys),
+			    "is for a flat image; a partition with 'kernel' has none");
+		parser->draft.config.format = IMAGE_LINUX;
+	} else {
+		check_flat_image(parser);
 	}
 }
 
@@ -1416,6 +1486,44 @@ static bool tessera_setting(const struct tessera_config *config, unsigned int ke
 	return true;
 }
 
+/** Whether config_setting_at() lists key for partition p (see config.h). */
+static bool partition_key_listed(const struct partition_config *p, enum partition_key key)
+{
+	bool is_linux = p->format == IMAGE_LINUX;
+
+	switch (key) {
+	case KEY_IMAGE:
+	case KEY_ENTRY:
+	case KEY_LOAD:
+		return !is_linux;
+	case KEY_KERNEL:
+		return is_linux;
+	case KEY_INITRD:
+		return is_linux && p->initrd[0] != '\0';
+	case KEY_CMDLINE:
+		return is_linux && p->cmdline[0] != '\0';
+	default:
+		return true;
+	}
+}
+
+/** The value of a key that names a choice: on_crash, on_*, autostart, test_device. */
+static const char *partition_choice(const struct partition_config *p, enum partition_key key)
+{
+	switch (key) {
+	case KEY_ON_CRASH:
+		return p->on_crash == CRASH_RESTART ? "restart" : "stop";
+	case KEY_ON_REBOOT:
+		return p->on_reboot == GUEST_END_RESTART ? "restart" : "stop";
+	case KEY_ON_POWEROFF:
+		return p->on_poweroff == GUEST_END_RESTART ? "restart" : "stop";
+	case KEY_AUTOSTART:
+		return p->autostart ? "yes" : "no";
+	default:
+		return p->test_device ? "yes" : "no";
+	}
+}
+
 /** Writes key @key of partition @p. */
 static void partition_setting(const struct partition_config *p, enum partition_key key,
 			      struct config_setting *out)
@@ -1430,7 +1538,14 @@ static void partition_setting(const struct partition_config *p, enum partition_k
 		format_size(value, size, p->memory_bytes);
 		break;
 	case KEY_IMAGE:
+	case KEY_KERNEL:
 		strlcpy(value, p->image, size);
+		break;
+	case KEY_INITRD:
+		strlcpy(value, p->initrd, size);
+		break;
+	case KEY_CMDLINE:
+		strlcpy(value, p->cmdline, size);
 		break;
 	case KEY_ENTRY:
 	case KEY_LOAD:
@@ -1440,22 +1555,17 @@ static void partition_setting(const struct partition_config *p, enum partition_k
 	case KEY_VCPUS:
 		format_snprintf(value, size, "%u", p->vcpus);
 		break;
-	case KEY_ON_CRASH:
-		strlcpy(value, p->on_crash == CRASH_RESTART ? "restart" : "stop", size);
-		break;
-	case KEY_AUTOSTART:
-	case KEY_TEST_DEVICE:
-		strlcpy(value, (key == KEY_AUTOSTART ? p->autostart : p->test_device) ? "yes" : "no",
-			size);
-		break;
 	case KEY_IOPORTS:
 		format_ioports(value, size, p);
 		break;
 	case KEY_CONSOLE_BUFFER:
 		format_size(value, size, p->console_buffer_bytes);
 		break;
-	default:
+	case KEY_STOP_TIMEOUT:
 		format_snprintf(value, size, "%u", p->stop_timeout_s);
+		break;
+	default:
+		strlcpy(value, partition_choice(p, key), size);
 		break;
 	}
 }
@@ -1464,18 +1574,24 @@ static void partition_setting(const struct partition_config *p, enum partition_k
 bool config_setting_at(const struct tessera_config *config, unsigned int index,
 		       struct config_setting *out)
 {
-	unsigned int partition;
-
 	memset(out, 0, sizeof(*out));
 	if (index < TESSERA_KEY_COUNT) {
 		return tessera_setting(config, index, out);
 	}
 	index -= TESSERA_KEY_COUNT;
-	partition = index / PARTITION_LISTED_KEY_COUNT;
-	if (partition >= config->partition_count) {
-		return false;
+	for (unsigned int i = 0; i < config->partition_count; i++) {
+		const struct partition_config *p = &config->partitions[i];
+
+		for (unsigned int key = 0; key < PARTITION_KEY_COUNT; key++) {
+			if (!partition_key_listed(p, (enum partition_key)key)) {
+				continue;
+			}
+			if (index == 0) {
+				partition_setting(p, (enum partition_key)key, out);
+				return true;
+			}
+			index--;
+		}
 	}
-	partition_setting(&config->partitions[partition],
-			  (enum partition_key)(index % PARTITION_LISTED_KEY_COUNT), out);
-	return true;
+	return false;
 }

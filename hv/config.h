@@ -13,9 +13,15 @@
  *
  *   [partition hello]          # 1-31 of [A-Za-z0-9_-], unique
  *   memory = 16M               # K/M/G = KiB/MiB/GiB; 4K multiple; 1M..64G
- *   image = \tessera\hello.bin # on the boot volume; '/' or '\'
+ *   image = \tessera\hello.bin # a flat image on the boot volume; '/' or '\'
  *   entry = 0x100000           # first instruction; < memory, not in the hole
  *   load = 0x100000            # optional, load address, default entry
+ *
+ *   kernel = \tessera\vmlinuz  # instead of image/entry/load: a Linux bzImage,
+ *                              #   booted by the Linux/x86 boot protocol
+ *   initrd = \tessera\initrd   # optional, with kernel: its initial RAM disk
+ *   cmdline = console=ttyS0    # optional, with kernel: the rest of the line,
+ *                              #   at most CONFIG_CMDLINE_MAX - 1 characters
  *   vcpus = 1                  # optional, 1..CONFIG_MAX_VCPUS, default 1
  *   on_crash = stop            # optional, stop | restart, default stop
  *   autostart = yes            # optional, yes | no, default yes
@@ -71,6 +77,9 @@
 /** Size of an image path buffer, including the NUL. */
 #define CONFIG_PATH_MAX 128
 
+/** Size of a kernel command line buffer, including the NUL. */
+#define CONFIG_CMDLINE_MAX 256
+
 /** The longest line accepted, not counting its CR/LF. */
 #define CONFIG_LINE_MAX 255
 
@@ -118,6 +127,12 @@ enum guest_end_action {
 	GUEST_END_RESTART,
 };
 
+/** What a partition boots: a flat image, or a Linux kernel by its boot protocol. */
+enum image_format {
+	IMAGE_FLAT,
+	IMAGE_LINUX,
+};
+
 /** An inclusive range of I/O ports, first <= last. */
 struct io_range {
 	uint16_t first;
@@ -132,10 +147,16 @@ struct partition_config {
 	uint64_t memory_bytes;
 	/* Path on the boot volume: leading '\', '\' separators, NUL-terminated. */
 	char image[CONFIG_PATH_MAX];
-	/* Guest-physical; below memory_bytes, outside the hole, >= load. */
+	/* IMAGE_LINUX when the image came from the kernel key. */
+	enum image_format format;
+	/* Flat image: guest-physical; below memory_bytes, outside the hole, >= load. */
 	uint64_t entry;
-	/* Guest-physical load address of the flat image. */
+	/* Flat image: guest-physical load address. */
 	uint64_t load;
+	/* Linux: the initrd's path as image's, "" for none. */
+	char initrd[CONFIG_PATH_MAX];
+	/* Linux: the kernel command line, "" for none. */
+	char cmdline[CONFIG_CMDLINE_MAX];
 	/* 1..CONFIG_MAX_VCPUS. */
 	uint32_t vcpus;
 	enum crash_action on_crash;
@@ -197,8 +218,9 @@ struct config_setting {
 
 /**
  * Fills *out with setting number @index of @config: the [tessera] keys, then
- * every key of each accepted partition, defaults included, in the order of
- * the format above; false past the last. Values are written so that the
+ * the keys of each accepted partition that apply to it (image, entry and load
+ * for a flat image; kernel and, when set, initrd and cmdline for Linux),
+ * defaults included, in the order of the format above; false past the last. Values are written so that the
  * parser reads them back to the same configuration.
  */
 bool config_setting_at(const struct tessera_config *config, unsigned int index,

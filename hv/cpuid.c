@@ -40,8 +40,12 @@
 #define HZ_PER_KHZ 1000
 #define HZ_PER_MHZ 1000000
 #define LEAF1_ECX_OSXSAVE BIT(27)
-/* Leaf 1 EDX: debug store, thermal monitor, pending-break enable. */
-#define LEAF1_EDX_HIDDEN (BIT(21) | BIT(22) | BIT(29) | BIT(31))
+/*
+ * Leaf 1 EDX: machine-check exception and architecture (Tessera takes the
+ * machine checks; a partition has no MCG or bank MSRs), debug store, thermal
+ * monitor, pending-break enable.
+ */
+#define LEAF1_EDX_HIDDEN (BIT(7) | BIT(14) | BIT(21) | BIT(22) | BIT(29) | BIT(31))
 /* Leaf 7 EBX: SGX, INVPCID (bit 10, when not enabled), RDT monitoring and allocation, PT. */
 #define LEAF7_EBX_HIDDEN (BIT(2) | BIT(12) | BIT(15) | BIT(25))
 #define LEAF7_EBX_INVPCID BIT(10)

@@ -42,7 +42,7 @@ static void cr_set_long_mode(bool active)
 /** MOV to CR0: the SDM's #GP checks, long-mode activation, then the write. */
 static bool cr_write_cr0(uint64_t value)
 {
-	uint64_t old = vmcs_readl(VMCS_CR0_READ_SHADOW);
+	uint64_t old = vmcs_guest_visible_cr0();
 	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
 	bool paging_on = (value & CR0_PG) && !(old & CR0_PG);
 	bool paging_off = !(value & CR0_PG) && (old & CR0_PG);
@@ -52,7 +52,7 @@ static bool cr_write_cr0(uint64_t value)
 		return false;
 	}
 	if (paging_on && (efer & EFER_LME)) {
-		if (!(vmcs_readl(VMCS_CR4_READ_SHADOW) & CR4_PAE)) {
+		if (!(vmcs_guest_visible_cr4() & CR4_PAE)) {
 			return false;
 		}
 		cr_set_long_mode(true);
@@ -117,7 +117,7 @@ static uint64_t cr_mov_from(const struct vcpu *vcpu, unsigned int cr)
 enum exit_result exit_handle_cr_access(struct vcpu *vcpu, const struct vm_exit *exit)
 {
 	uint64_t q = exit->qualification;
-	uint64_t cr0 = vmcs_readl(VMCS_CR0_READ_SHADOW);
+	uint64_t cr0 = vmcs_guest_visible_cr0();
 	bool ok = true;
 
 	switch (CR_QUAL_TYPE(q)) {

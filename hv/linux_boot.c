@@ -7,6 +7,7 @@
  */
 #include "hv/linux_boot.h"
 #include "hv/check.h"
+#include "hv/platform.h"
 #include "hv/vioapic.h"
 #include "hv/vlapic.h"
 #include "hv/format.h"
@@ -78,6 +79,7 @@
 #define E820_MAX_ENTRIES      128   /* 0xa00 bytes of table */
 #define E820_TYPE_RAM         1
 #define E820_TYPE_RESERVED    2
+#define E820_TYPE_ACPI        3     /* ACPI tables, reclaimable once read */
 
 /* acpi_rsdp_addr is honoured from protocol 2.14 (boot.rst's version table). */
 #define PROTOCOL_ACPI_RSDP    0x020e
@@ -567,22 +569,54 @@ static void sort_ranges(struct e820_range *ranges, size_t count)
 }
 
 /**
+ * Adds RAM region r to ranges as type 1, less the platform's ACPI tables
+ * (PLATFORM_ACPI_BASE, in conventional memory), which are type 3 so that the
+ * kernel reads them before it reuses their page.
+ */
+static size_t add_ram(struct e820_range *ranges, size_t count, const struct guest_region *r)
+{
+	uint64_t base = gpa_addr(r->base);
+	uint64_t end = base + r->size;
+	uint64_t acpi_end = PLATFORM_ACPI_BASE + PLATFORM_ACPI_SIZE;
+
+	if (base > PLATFORM_ACPI_BASE || end < acpi_end) {
+		ranges[count] = (struct e820_range){
+			.base = base, .size = r->size, .type = E820_TYPE_RAM
+		};
+		return count + 1;
+	}
+	if (base < PLATFORM_ACPI_BASE) {
+		ranges[count++] = (struct e820_range){
+			.base = base, .size = PLATFORM_ACPI_BASE - base, .type = E820_TYPE_RAM
+		};
+	}
+	ranges[count++] = (struct e820_range){
+		.base = PLATFORM_ACPI_BASE, .size = PLATFORM_ACPI_SIZE, .type = E820_TYPE_ACPI
+	};
+	if (end > acpi_end) {
+		ranges[count++] = (struct e820_range){
+			.base = acpi_end, .size = end - acpi_end, .type = E820_TYPE_RAM
+		};
+	}
+	return count;
+}
+
+/**
  * Writes the E820 map (zero-page.rst: e820_entries at 0x1e8, the table at
- * 0x2d0): each RAM region as type 1, and as type 2 the legacy window
- * [640 KiB, 1 MiB) and the firmware area of the hole, ascending.
+ * 0x2d0): each RAM region as type 1 but the ACPI tables as type 3, and as
+ * type 2 the legacy window [640 KiB, 1 MiB) and the firmware area of the
+ * hole, ascending.
  */
 static void write_e820(uint8_t *zero_page, const struct guest_region *ram,
 		       size_t ram_count)
 {
-	struct e820_range ranges[LAYOUT_MAX_GUEST_RAM_REGIONS + 2];
+	/* Each region, the tables' split adding two, and the two reserved areas. */
+	struct e820_range ranges[LAYOUT_MAX_GUEST_RAM_REGIONS + 4];
 	size_t count = 0;
 
 	CHECK(ram_count <= LAYOUT_MAX_GUEST_RAM_REGIONS);
 	for (size_t i = 0; i < ram_count; i++) {
-		ranges[count++] = (struct e820_range){
-			.base = gpa_addr(ram[i].base), .size = ram[i].size,
-			.type = E820_TYPE_RAM
-		};
+		count = add_ram(ranges, count, &ram[i]);
 	}
 	count = add_reserved(ranges, count, LAYOUT_LOW_RAM_END, LAYOUT_HIGH_RAM_BASE,
 			     ram, ram_count);

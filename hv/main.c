@@ -83,6 +83,14 @@ static bool boot_memory_reclaimable(enum boot_mem_type type)
 	return type == BOOT_MEM_BOOT_SERVICES || type == BOOT_MEM_LOADER;
 }
 
+/** Keeps a boot file the loader read (one page more than the file, for a NUL). */
+static void hv_keep_boot_file(const struct boot_file *f)
+{
+	if (f->data != NULL) {
+		CHECK(alloc_reserve(ptr_to_hpa(f->data), f->size + 1, OWNER_HV_BOOT_FILES));
+	}
+}
+
 /**
  * Takes back what the firmware and the loader used until hand-off, keeping
  * Tessera's image and the partitions' boot images. Runs on Tessera's own
@@ -106,11 +114,9 @@ static void hv_reclaim_boot_memory(const struct boot_info *info)
 			    (uintptr_t)__tessera_image_end - (uintptr_t)__tessera_image_start,
 			    OWNER_HV_IMAGE));
 	for (unsigned int i = 0; i < info->config.partition_count; i++) {
-		const struct boot_file *f = &info->images[i];
-
-		/* The loader allocated one page more than the file, for a NUL. */
-		if (f->data != NULL) {
-			CHECK(alloc_reserve(ptr_to_hpa(f->data), f->size + 1, OWNER_HV_BOOT_FILES));
+		hv_keep_boot_file(&info->files[i].image);
+		if (info->files[i].image.data != NULL) {
+			hv_keep_boot_file(&info->files[i].initrd);
 		}
 	}
 	log_info("memory: reclaimed %llu MiB the firmware used until hand-off",
@@ -169,11 +175,10 @@ static void hv_start_partitions(struct boot_info *info)
 		const struct partition_config *pc = &config->partitions[i];
 		struct partition *p = &partitions[i];
 
-		if (info->images[i].data == NULL) {
+		if (info->files[i].image.data == NULL) {
 			continue; /* already reported before hand-off */
 		}
-		if (!partition_create(p, i, pc, info->images[i].data, info->images[i].size,
-				      &host_mtrr)) {
+		if (!partition_create(p, i, pc, &info->files[i], &host_mtrr)) {
 			log_error("partition '%s' refused; the others still start", pc->name);
 			continue;
 		}

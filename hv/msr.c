@@ -68,6 +68,9 @@ static bool msr_read_platform(struct vcpu *vcpu, uint32_t msr, uint64_t *value)
 	case MSR_IA32_MISC_ENABLE:
 		*value = MISC_ENABLE_GUEST;
 		return true;
+	case MSR_IA32_BIOS_SIGN_ID:
+		*value = 0; /* no microcode update signature: the partition loads none */
+		return true;
 	case MSR_IA32_TSC:
 		*value = cpu_rdtsc() + vmcs_read64(VMCS_TSC_OFFSET);
 		return true;
@@ -101,6 +104,7 @@ static bool msr_write_platform(struct vcpu *vcpu, uint32_t msr, uint64_t value)
 		vcpu_events_changed(vcpu);
 		return vlapic_tsc_deadline_write(&vcpu->lapic, value);
 	case MSR_IA32_MISC_ENABLE:
+	case MSR_IA32_BIOS_SIGN_ID: /* 0, then CPUID, latches the signature (SDM Vol. 3A, "Microcode Update Facilities") */
 		return true; /* writes change nothing a partition can observe */
 	case MSR_IA32_TSC:
 		/* Writing the TSC moves the offset; TSC_ADJUST follows (SDM 18.17.3). */

@@ -32,18 +32,6 @@ bool partition_table_init(void)
 }
 static uint16_t next_vpid = 1;
 
-/** Copies the flat image to its load address in guest RAM. */
-static bool partition_load_image(struct partition *p)
-{
-	if (!partition_copy_to_guest(p, gpa_init(p->config->load), p->image, p->image_size)) {
-		log_error("partition '%s': image of %llu bytes does not fit in RAM at %#llx",
-			  p->config->name, (unsigned long long)p->image_size,
-			  (unsigned long long)p->config->load);
-		return false;
-	}
-	return true;
-}
-
 /** Resets the platform devices; the virtual RTC starts at the machine's wall-clock time. */
 static void partition_reset_platform(struct partition *p)
 {
@@ -106,7 +94,7 @@ static bool partition_build_bitmaps(struct partition *p)
 	return true;
 }
 
-/** Creates the partition's vCPUs; all start at the configured entry. */
+/** Creates the partition's vCPUs; all start at boot_entry with boot_rsi in RSI. */
 static bool partition_build_vcpus(struct partition *p)
 {
 	/* Secondary vCPUs need INIT/SIPI emulation, which does not exist yet. */
@@ -133,10 +121,11 @@ static bool partition_build_vcpus(struct partition *p)
 		}
 		vcpu_msrs_reset(v);
 		p->vcpu_count = i + 1;
-		if (!vmx_vcpu_create(v, p->config->entry)) {
+		if (!vmx_vcpu_create(v, gpa_addr(p->boot_entry))) {
 			log_error("partition '%s': cannot create vCPU %u", p->config->name, i);
 			return false;
 		}
+		v->regs.rsi = p->boot_rsi;
 		vcpu_events_init(v);
 	}
 	return true;
@@ -182,17 +171,16 @@ static void partition_release(struct partition *p)
 	p->state = PARTITION_EMPTY;
 }
 
-/** Builds a partition from its configuration and image; false on refusal. */
+/** Builds a partition from its configuration and boot files; false on refusal. */
 bool partition_create(struct partition *p, unsigned int id, const struct partition_config *config,
-		      const void *image, uint64_t image_size, const struct mtrr_state *mtrr)
+		      const struct boot_files *files, const struct mtrr_state *mtrr)
 {
 	const struct vmx_config *vmx = vmx_get_config();
 
 	memset(p, 0, sizeof(*p));
 	p->id = id;
 	p->config = config;
-	p->image = image;
-	p->image_size = image_size;
+	p->files = *files;
 	p->mtrr = mtrr;
 	if (!partition_alloc_console_log(p)) {
 		log_error("partition '%s': no memory for its console buffer", config->name);
@@ -204,6 +192,8 @@ bool partition_create(struct partition *p, unsigned int id, const struct partiti
 	partition_reset_platform(p);
 	mmio_map_add(&p->mmio, gpa_init(VIOAPIC_BASE), VIOAPIC_SIZE, &vioapic_mmio_ops,
 		     &p->platform.ioapic);
+	mmio_map_add(&p->mmio, gpa_init(LAYOUT_LOW_RAM_END), LAYOUT_HIGH_RAM_BASE - LAYOUT_LOW_RAM_END,
+		     &platform_legacy_window_ops, &p->platform);
 	if (config->test_device) {
 		/* In the MMIO hole: never RAM, so every access reaches the device. */
 		mmio_map_add(&p->mmio, gpa_init(VDEV_TEST_BASE), VDEV_TEST_SIZE, &vdev_test_ops,
@@ -212,7 +202,7 @@ bool partition_create(struct partition *p, unsigned int id, const struct partiti
 			 (unsigned long long)VDEV_TEST_BASE);
 	}
 	if (!partition_memory_build(p, mtrr, vmx->has_ept_2m, vmx->has_ept_1g) ||
-	    !partition_install_tables(p) || !partition_load_image(p) ||
+	    !partition_install_tables(p) || !partition_load_boot_files(p) ||
 	    !partition_build_bitmaps(p) || !partition_build_vcpus(p)) {
 		partition_release(p);
 		return false;
@@ -222,7 +212,7 @@ bool partition_create(struct partition *p, unsigned int id, const struct partiti
 		  (unsigned long long)(p->ept.table_pages * PAGE_SIZE));
 	log_info("partition '%s': %llu MiB RAM, %u vCPU(s), entry %#llx, EPT %llu KiB",
 		 config->name, (unsigned long long)(config->memory_bytes >> 20), p->vcpu_count,
-		 (unsigned long long)config->entry,
+		 (unsigned long long)gpa_addr(p->boot_entry),
 		 (unsigned long long)(p->ept.table_pages * PAGE_SIZE / 1024));
 	return true;
 }
@@ -248,7 +238,7 @@ bool partition_restart(struct partition *p)
 	memset(&p->test_device, 0, sizeof(p->test_device));
 	partition_reset_platform(p);
 	if (!partition_memory_build(p, p->mtrr, vmx->has_ept_2m, vmx->has_ept_1g) ||
-	    !partition_install_tables(p) || !partition_load_image(p) ||
+	    !partition_install_tables(p) || !partition_load_boot_files(p) ||
 	    !partition_build_vcpus(p)) {
 		log_error("partition '%s': restart failed; it stays stopped", p->config->name);
 		partition_memory_release(p);

@@ -11,6 +11,7 @@
 #include "arch/x86/guest_regs.h"
 #include "arch/x86/msr_bitmap.h"
 #include "arch/x86/mtrr.h"
+#include "hv/boot_info.h"
 #include "hv/config.h"
 #include "hv/layout.h"
 #include "hv/mmio.h"
@@ -138,8 +139,9 @@ struct partition {
 	unsigned int id;
 	enum partition_state state;
 	const struct partition_config *config;
-	const void *image;            /* the boot image, kept for restarts */
-	uint64_t image_size;
+	struct boot_files files;      /* image and initrd, kept for restarts */
+	gpa_t boot_entry;             /* first instruction, set by partition_load_boot_files() */
+	uint64_t boot_rsi;            /* RSI at it (Linux: the zero page), else 0 */
 	struct partition_ram ram[PARTITION_MAX_CHUNKS];
 	size_t ram_count;
 	struct ept ept;
@@ -164,9 +166,16 @@ struct partition {
 	uint64_t shutdown_requested_at; /* TSC of that request */
 };
 
-/** Builds a partition from its configuration and image; false on refusal. */
+/** Builds a partition from its configuration and boot files; false on refusal. */
 bool partition_create(struct partition *p, unsigned int id, const struct partition_config *config,
-		      const void *image, uint64_t image_size, const struct mtrr_state *mtrr);
+		      const struct boot_files *files, const struct mtrr_state *mtrr);
+
+/**
+ * Copies the boot files into the partition's fresh RAM, as a flat image or
+ * by the Linux boot protocol, and sets boot_entry and boot_rsi; false
+ * (logged, naming the file and why) when they do not fit or are refused.
+ */
+bool partition_load_boot_files(struct partition *p);
 
 /** Gives the partition its RAM and builds its EPT; false (logged) on refusal. */
 bool partition_memory_build(struct partition *p, const struct mtrr_state *mtrr, bool allow_2m,

@@ -9,6 +9,7 @@
 #include "hv/format.h"
 #include "hv/log.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/exit_reasons.h"
 
 static partition_observer_fn partition_observer;
 
@@ -45,6 +46,33 @@ void partition_start(struct partition *p)
 	partition_mark_running(p, PARTITION_CHANGE_STARTED);
 }
 
+/** The partition's VM exits of one basic reason, over its vCPUs. */
+static uint64_t partition_exits_of_reason(const struct partition *p, unsigned int reason)
+{
+	uint64_t count = 0;
+
+	for (unsigned int i = 0; i < p->vcpu_count; i++) {
+		count += vcpu_exits_of_reason(&p->vcpus[i], reason);
+	}
+	return count;
+}
+
+/**
+ * Logs (debug) the exits of the run that ends, one line per reason, which
+ * `make bench` reads: "bench: partition=NAME exits reason=REASON count=N".
+ */
+static void partition_log_exits(const struct partition *p)
+{
+	for (unsigned int reason = 0; reason < EXIT_REASON_COUNT; reason++) {
+		uint64_t count = partition_exits_of_reason(p, reason);
+
+		if (count > 0) {
+			log_debug("bench: partition=%s exits reason=%s count=%llu", p->config->name,
+				  exit_reason_name(reason), (unsigned long long)count);
+		}
+	}
+}
+
 /** Stops every vCPU of the partition and reports why, once. */
 void partition_stop(struct partition *p, const char *fmt, ...)
 {
@@ -63,6 +91,7 @@ void partition_stop(struct partition *p, const char *fmt, ...)
 	format_vsnprintf(p->stop_reason, sizeof(p->stop_reason), fmt, ap);
 	va_end(ap);
 	log_info("partition %s stopped: %s", p->config->name, p->stop_reason);
+	partition_log_exits(p);
 	/* Nothing runs there any more: its RAM goes back, scrubbed. */
 	partition_memory_release(p);
 	partition_notify(p, PARTITION_CHANGE_STOPPED);

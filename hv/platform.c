@@ -115,6 +115,22 @@ static bool platform_write_bda_word(struct partition *p, uint64_t gpa, uint16_t 
 	return partition_copy_to_guest(p, gpa_init(gpa), bytes, sizeof(bytes));
 }
 
+/** platform_legacy_window_ops.read: nothing answers, so every bit reads 1. */
+static uint64_t legacy_window_read(void *device, uint64_t offset, unsigned int size)
+{
+	return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+}
+
+/** platform_legacy_window_ops.write: dropped, as by a bus where nothing answers. */
+static void legacy_window_write(void *device, uint64_t offset, uint64_t value, unsigned int size)
+{
+}
+
+const struct mmio_ops platform_legacy_window_ops = {
+	.read = legacy_window_read,
+	.write = legacy_window_write,
+};
+
 /**
  * The ACPI tables at PLATFORM_ACPI_BASE + PLATFORM_RSDP_OFFSET, and the
  * BIOS data area's EBDA segment and base memory size, so that the RSDP is

@@ -12,6 +12,7 @@
  *   keyboard controller 0x64: only the reset pulse (command 0xFE)
  *   system control A    0x92: fast reset (bit 0); A20 (bit 1) always on
  *   ACPI tables         in RAM at PLATFORM_ACPI_BASE        hv/acpi_tables.h
+ *   legacy window       MMIO [640 KiB, 1 MiB): no VGA, no ROMs; reads all-ones
  *
  * This file is the one place that knows the PC's interrupt routing: each
  * ISA IRQ drives both the PIC's input and the I/O APIC pin the MADT names
@@ -39,6 +40,8 @@
 #include "hv/vpic.h"
 #include "hv/vpit.h"
 #include "hv/vrtc.h"
+
+struct mmio_ops;
 
 struct partition;
 struct vcpu;
@@ -104,6 +107,14 @@ void platform_init(struct partition *p, const struct vrtc_time *wall, uint64_t n
  * not fit (never for a valid configuration).
  */
 bool platform_install_tables(struct partition *p);
+
+/**
+ * The legacy window [LAYOUT_LOW_RAM_END, LAYOUT_HIGH_RAM_BASE), where a PC
+ * has VGA memory, option ROMs and its BIOS: a partition has none of them, so
+ * reads float high as on a bus where nothing answers and writes are dropped.
+ * An OS probing it for ROM signatures, SMBIOS or MP tables finds none.
+ */
+extern const struct mmio_ops platform_legacy_window_ops;
 
 /** Whether the platform claims @port (for reads, writes or both). */
 bool platform_handles_port(const struct partition *p, uint16_t port);

@@ -5,12 +5,6 @@
 #include "arch/x86/vcpu_dump.h"
 #include "arch/x86/vmcs.h"
 
-/** The guest's view of CR0 or CR4: the shadow where the host owns a bit (SDM 25.3). */
-static uint64_t guest_visible_cr(uint64_t real, uint64_t mask, uint64_t shadow)
-{
-	return (real & ~mask) | (shadow & mask);
-}
-
 /** Fills *out from @vcpu's guest_regs, @cr2 and the current VMCS, which must be @vcpu's. */
 void vcpu_dump_current_vmcs(const struct vcpu *vcpu, uint64_t cr2, struct vcpu_dump *out)
 {
@@ -26,11 +20,9 @@ void vcpu_dump_current_vmcs(const struct vcpu *vcpu, uint64_t cr2, struct vcpu_d
 	out->rsp = vmcs_readl(VMCS_GUEST_RSP);
 	out->rip = vmcs_readl(VMCS_GUEST_RIP);
 	out->rflags = vmcs_readl(VMCS_GUEST_RFLAGS);
-	out->cr0 = guest_visible_cr(vmcs_readl(VMCS_GUEST_CR0), vmcs_readl(VMCS_CR0_GUEST_HOST_MASK),
-				    vmcs_readl(VMCS_CR0_READ_SHADOW));
+	out->cr0 = vmcs_guest_visible_cr0();
 	out->cr3 = vmcs_readl(VMCS_GUEST_CR3);
-	out->cr4 = guest_visible_cr(vmcs_readl(VMCS_GUEST_CR4), vmcs_readl(VMCS_CR4_GUEST_HOST_MASK),
-				    vmcs_readl(VMCS_CR4_READ_SHADOW));
+	out->cr4 = vmcs_guest_visible_cr4();
 	out->efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
 	out->cs = vmcs_read16(VMCS_GUEST_CS_SELECTOR);
 	out->ds = vmcs_read16(VMCS_GUEST_DS_SELECTOR);

@@ -23,4 +23,16 @@
 #define vmcs_write64(f, v) (VMCS_REQUIRE_WIDTH(f, VMCS_WIDTH_64), vmx_vmwrite(f, (uint64_t)(v)))
 #define vmcs_writel(f, v) (VMCS_REQUIRE_WIDTH(f, VMCS_WIDTH_NATURAL), vmx_vmwrite(f, (uint64_t)(v)))
 
+/*
+ * The guest's view of CR0 or CR4 (SDM 25.3): the read shadow for the bits
+ * the host owns (guest/host mask), the register itself for the others, which
+ * the guest changes without an exit.
+ */
+#define vmcs_guest_visible_cr(real, mask, shadow) \
+	((vmcs_readl(real) & ~vmcs_readl(mask)) | (vmcs_readl(shadow) & vmcs_readl(mask)))
+#define vmcs_guest_visible_cr0() \
+	vmcs_guest_visible_cr(VMCS_GUEST_CR0, VMCS_CR0_GUEST_HOST_MASK, VMCS_CR0_READ_SHADOW)
+#define vmcs_guest_visible_cr4() \
+	vmcs_guest_visible_cr(VMCS_GUEST_CR4, VMCS_CR4_GUEST_HOST_MASK, VMCS_CR4_READ_SHADOW)
+
 #endif /* TESSERA_ARCH_X86_VMCS_H */

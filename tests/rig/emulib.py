@@ -103,22 +103,31 @@ def missing(emulator: str) -> str | None:
 # --------------------------------------------------------------------------
 # Disks and command lines
 # --------------------------------------------------------------------------
-def prepare_disk(source: str, run_dir: str, conf: str | None = None) -> str:
+def prepare_disk(source: str, run_dir: str, conf: str | None = None,
+                 files: list[str] | None = None) -> str:
     """Copies the boot tree (or disk image) `source` into run_dir; with `conf`,
-    the copy's tessera/tessera.conf is replaced by that file. Returns the copy."""
+    the copy's tessera/tessera.conf is replaced by that file, and `files` are
+    copied into the copy's tessera/ directory (by their base names, e.g.
+    \\tessera\\vmlinuz for a partition's `kernel`). Returns the copy."""
     remove_disk(run_dir)  # a reused run directory: the last run's disk
+    for path in files or []:
+        if not os.path.isfile(path):
+            raise RigError(f"no file {rel(path)} to put on the disk")
     if os.path.isdir(source):
         if not os.path.isfile(os.path.join(source, "EFI", "BOOT", "BOOTX64.EFI")):
             raise RigError(f"{rel(source)} holds no EFI/BOOT/BOOTX64.EFI (run make first?)")
         disk = os.path.join(run_dir, "esp")
         shutil.copytree(source, disk, ignore=shutil.ignore_patterns(".*"))
-        if conf is not None:
+        if conf is not None or files:
             os.makedirs(os.path.join(disk, "tessera"), exist_ok=True)
+        if conf is not None:
             shutil.copyfile(conf, os.path.join(disk, "tessera", "tessera.conf"))
+        for path in files or []:
+            shutil.copyfile(path, os.path.join(disk, "tessera", os.path.basename(path)))
         return disk
     if os.path.isfile(source):
-        if conf is not None:
-            raise RigError(f"cannot replace tessera.conf inside the disk image {rel(source)}; boot a directory")
+        if conf is not None or files:
+            raise RigError(f"cannot change the files inside the disk image {rel(source)}; boot a directory")
         disk = os.path.join(run_dir, "disk.img")
         shutil.copyfile(source, disk)
         return disk
@@ -171,6 +180,9 @@ display_library: rfb, options="timeout=0"
 log: bochs.log
 panic: action=fatal
 speaker: enabled=0
+# Bochs' sound mixer thread aborts (a fortified buffer check) on a machine
+# without an ALSA card; the guests here need no sound.
+sound: driver=dummy
 mouse: enabled=0
 port_e9_hack: enabled=1
 """)
@@ -418,7 +430,8 @@ class DriverLink:
 def boot(emulator: str, source: str, run_dir: str, timeout: float, until: str | None = None,
          conf: str | None = None, cpus: int = 1, memory: int = 512,
          sends: list[tuple[str, str]] | None = None,
-         driver: Callable[[DriverLink], object] | None = None) -> Result:
+         driver: Callable[[DriverLink], object] | None = None,
+         files: list[str] | None = None) -> Result:
     """Boots `source` (boot tree or disk image) in `emulator`, with the serial
     log in run_dir/serial.log (raw) and run_dir/serial.txt (cleaned).
 
@@ -430,7 +443,8 @@ def boot(emulator: str, source: str, run_dir: str, timeout: float, until: str | 
     `driver` (instead of `until` and `sends`) is called with a DriverLink to
     the console as soon as the emulator runs; the emulator is stopped when it
     returns or raises. Its result goes to Result.driver_note, what it raised
-    to Result.driver_error (outcome "driver")."""
+    to Result.driver_error (outcome "driver"). `files` go into the disk copy's
+    tessera/ directory (see prepare_disk)."""
     reason = missing(emulator)
     if reason:
         raise RigError(reason)
@@ -438,7 +452,7 @@ def boot(emulator: str, source: str, run_dir: str, timeout: float, until: str | 
         raise RigError("a driver runs the console alone: no until or sends with it")
     until_re = re.compile(until) if until else None
     pending = [(re.compile(rx), text.encode() + b"\r") for rx, text in (sends or [])]
-    disk = prepare_disk(source, run_dir, conf)
+    disk = prepare_disk(source, run_dir, conf, files)
     serial = os.path.join(run_dir, "serial.log")
     open(serial, "wb").close()
     console = _PtySerial(serial) if sends or driver else None

@@ -565,7 +565,7 @@ static void test_specification_examples(void **state)
 				    "entry = 0\n"
 				    "[partition hello]\n"),
 			 4);
-	ASSERT_REPORTS("tessera.conf:1: partition 'web': missing 'image'",
+	ASSERT_REPORTS("tessera.conf:1: partition 'web': missing 'image' (or 'kernel')",
 		       "tessera.conf:6: partition 'hello': unknown key 'memry'",
 		       "tessera.conf:7: partition 'hello': memory '12Q' is not a size (write e.g. 64M)",
 		       "tessera.conf:10: duplicate partition name 'hello'");
@@ -578,7 +578,7 @@ static void test_missing_required_keys(void **state)
 {
 	assert_int_equal(parse_text("# a\n[partition empty]\n# b\n"), 3);
 	ASSERT_REPORTS("tessera.conf:2: partition 'empty': missing 'memory'",
-		       "tessera.conf:2: partition 'empty': missing 'image'",
+		       "tessera.conf:2: partition 'empty': missing 'image' (or 'kernel')",
 		       "tessera.conf:2: partition 'empty': missing 'entry'");
 	assert_int_equal(config.refused_count, 1);
 }
@@ -644,7 +644,7 @@ static void test_line_longer_than_limit(void **state)
 	       "\nmemory = 1M\nentry = 0\n");
 	assert_int_equal(parse_text(text), 2);
 	ASSERT_REPORTS("tessera.conf:2: partition 'p': line is longer than 255 characters",
-		       "tessera.conf:1: partition 'p': missing 'image'");
+		       "tessera.conf:1: partition 'p': missing 'image' (or 'kernel')");
 	assert_int_equal(config.refused_count, 1);
 }
 
@@ -678,7 +678,7 @@ static void test_bad_line_inside_partition_refuses_it(void **state)
 
 	assert_int_equal(parse_bytes(text, sizeof(text) - 1), 2);
 	ASSERT_REPORTS("tessera.conf:3: partition 'bin': line contains control character 0x01 at column 10",
-		       "tessera.conf:1: partition 'bin': missing 'image'");
+		       "tessera.conf:1: partition 'bin': missing 'image' (or 'kernel')");
 	assert_int_equal(config.partition_count, 0);
 	assert_int_equal(config.refused_count, 1);
 }
@@ -949,7 +949,7 @@ static void test_refused_partition_name_still_taken(void **state)
 				    "image = t\n"
 				    "entry = 0\n"),
 			 3);
-	ASSERT_REPORTS("tessera.conf:1: partition 'twin': missing 'image'",
+	ASSERT_REPORTS("tessera.conf:1: partition 'twin': missing 'image' (or 'kernel')",
 		       "tessera.conf:1: partition 'twin': missing 'entry'",
 		       "tessera.conf:3: duplicate partition name 'twin'");
 	assert_int_equal(config.partition_count, 0);
@@ -1145,7 +1145,7 @@ static void test_ioports_console_uart(void **state)
 	/* The console check comes after the whole file, so its report is last. */
 	ASSERT_REPORTS("tessera.conf:7: partition 'broken': vcpus '0' is out of range (1..8)",
 		       "tessera.conf:6: partition 'broken': missing 'memory'",
-		       "tessera.conf:6: partition 'broken': missing 'image'",
+		       "tessera.conf:6: partition 'broken': missing 'image' (or 'kernel')",
 		       "tessera.conf:6: partition 'broken': missing 'entry'",
 		       "tessera.conf:5: partition 'early': ioports 0x2f0-0x2f8: port 0x2f8 is never passed through (the console UART, serial_port 0x2f8)");
 	assert_int_equal(config.partition_count, 1);
@@ -1408,6 +1408,8 @@ static void test_settings_of_full_file(void **state)
 		{ "partition hello", "ioports", "none" },
 		{ "partition hello", "console_buffer", "64K" },
 		{ "partition hello", "stop_timeout", "10" },
+		{ "partition hello", "on_reboot", "restart" },
+		{ "partition hello", "on_poweroff", "stop" },
 		{ "partition web-2_b", "memory", "1G" },
 		{ "partition web-2_b", "image", "\\guests\\web.bin" },
 		{ "partition web-2_b", "entry", "0x7c00" },
@@ -1419,6 +1421,8 @@ static void test_settings_of_full_file(void **state)
 		{ "partition web-2_b", "ioports", "0x378-0x37f, 0x80, 0x3e8-0x3ef" },
 		{ "partition web-2_b", "console_buffer", "1M" },
 		{ "partition web-2_b", "stop_timeout", "3600" },
+		{ "partition web-2_b", "on_reboot", "restart" },
+		{ "partition web-2_b", "on_poweroff", "stop" },
 	};
 	struct config_setting setting;
 	unsigned int i;

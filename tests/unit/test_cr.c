@@ -32,10 +32,15 @@
 
 static struct vcpu *vcpu;
 
-/** A vCPU in 32-bit protected mode without paging, as Tessera starts one. */
+/**
+ * A vCPU in 32-bit protected mode without paging, as Tessera starts one: the
+ * host owns the bits VMX fixes (NE, VMXE) and OSXSAVE; the guest owns the rest.
+ */
 static int setup(void **state)
 {
 	vcpu = test_vcpu_setup("cr");
+	vmx_vmwrite(VMCS_CR0_GUEST_HOST_MASK, CR0_NE);
+	vmx_vmwrite(VMCS_CR4_GUEST_HOST_MASK, CR4_VMXE | CR4_OSXSAVE);
 	vmx_vmwrite(VMCS_CR0_READ_SHADOW, CR0_PE | CR0_ET);
 	vmx_vmwrite(VMCS_GUEST_CR0, CR0_PE | CR0_ET | CR0_NE);
 	vmx_vmwrite(VMCS_CR4_READ_SHADOW, 0);
@@ -100,6 +105,28 @@ static void test_paging_with_lme_enters_long_mode(void **state)
 	assert_true(mov_to_cr(0, CR0_PE));
 	assert_int_equal(vmx_vmread(VMCS_GUEST_IA32_EFER), EFER_LME);
 	assert_false(vmx_vmread(VMCS_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE_GUEST);
+}
+
+/**
+ * As Linux enters long mode: PAE set in CR4 without an exit (the guest owns
+ * it, so only CR4 has it, not the read shadow), then CR0.PG with NE, which exits.
+ */
+static void test_paging_with_pae_set_without_exit(void **state)
+{
+	vmx_vmwrite(VMCS_GUEST_IA32_EFER, EFER_LME);
+	vmx_vmwrite(VMCS_GUEST_CR4, CR4_VMXE | CR4_PAE);
+	assert_true(mov_to_cr(0, CR0_PE | CR0_NE | CR0_PG));
+	assert_int_equal(vmx_vmread(VMCS_GUEST_IA32_EFER), EFER_LME | EFER_LMA);
+	assert_true(vmx_vmread(VMCS_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE_GUEST);
+}
+
+/** LMSW keeps the CR0 bits it does not load, PG among them, though only the CPU holds PG. */
+static void test_lmsw_keeps_paging(void **state)
+{
+	vmx_vmwrite(VMCS_GUEST_CR0, CR0_PE | CR0_ET | CR0_NE | CR0_PG);
+	assert_true(run_cr_exit(QUAL(0, LMSW, 0) | (0x3ULL << 16)));
+	assert_int_equal(vmx_vmread(VMCS_CR0_READ_SHADOW), CR0_PE | CR0_MP | CR0_ET | CR0_PG);
+	assert_true(vmx_vmread(VMCS_GUEST_CR0) & CR0_PG);
 }
 
 /** Paging on with EFER.LME but without CR4.PAE is #GP; nothing changes. */
@@ -206,6 +233,8 @@ int main(void)
 		cmocka_unit_test_setup(test_cr4_allowed_bits, setup),
 		cmocka_unit_test_setup(test_cr3_moves_copy, setup),
 		cmocka_unit_test_setup(test_clts_and_lmsw, setup),
+		cmocka_unit_test_setup(test_paging_with_pae_set_without_exit, setup),
+		cmocka_unit_test_setup(test_lmsw_keeps_paging, setup),
 		cmocka_unit_test_setup(test_cr8_and_unknown_crs, setup),
 		cmocka_unit_test_setup(test_xsetbv, setup),
 	};

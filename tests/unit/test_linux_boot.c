@@ -681,11 +681,12 @@ static void test_boot_params_256m(void **state)
 
 	expected_common(expected, 0x1000000, 0xff3c000, 0x123456, 0x1e000);
 	t_put(expected, T_ACPI_RSDP, 0xe0000, 8);
-	expected[T_E820_ENTRIES] = 4;
-	t_e820(expected, 0, 0, 0xa0000, 1);
-	t_e820(expected, 1, 0xa0000, 0x60000, 2);
-	t_e820(expected, 2, 0x100000, 0xff60000, 1);
-	t_e820(expected, 3, 0xfec00000, 0x201000, 2);
+	expected[T_E820_ENTRIES] = 5;
+	t_e820(expected, 0, 0, 0x9f000, 1);
+	t_e820(expected, 1, 0x9f000, 0x1000, 3);
+	t_e820(expected, 2, 0xa0000, 0x60000, 2);
+	t_e820(expected, 3, 0x100000, 0xff60000, 1);
+	t_e820(expected, 4, 0xfec00000, 0x201000, 2);
 	assert_memory_equal(page, expected, sizeof(page));
 
 	/* The same, field by field, for a readable failure. */
@@ -697,7 +698,7 @@ static void test_boot_params_256m(void **state)
 	assert_int_equal(t_get(page, T_RAMDISK_IMAGE, 4), 0xff3c000);
 	assert_int_equal(t_get(page, T_RAMDISK_SIZE, 4), 0x123456);
 	assert_int_equal(t_get(page, T_VID_MODE, 2), 0xffff);
-	assert_int_equal(page[T_E820_ENTRIES], 4);
+	assert_int_equal(page[T_E820_ENTRIES], 5);
 	assert_int_equal(t_get(page, T_ACPI_RSDP, 8), 0xe0000);
 	/* The header itself, and nothing around it. */
 	assert_memory_equal(page + T_HEADER, "HdrS", 4);
@@ -723,13 +724,14 @@ static void test_boot_params_above_4g(void **state)
 	linux_build_boot_params(page, image, &img, &plan, ram, count, 0, 0);
 
 	expected_common(expected, 0x1000000, 0, 0, 0x1e000);
-	expected[T_E820_ENTRIES] = 5;
-	t_e820(expected, 0, 0, 0xa0000, 1);
-	t_e820(expected, 1, 0xa0000, 0x60000, 2);
-	t_e820(expected, 2, 0x100000, 0xbff00000, 1);
-	t_e820(expected, 3, 0xfec00000, 0x201000, 2);
+	expected[T_E820_ENTRIES] = 6;
+	t_e820(expected, 0, 0, 0x9f000, 1);
+	t_e820(expected, 1, 0x9f000, 0x1000, 3);
+	t_e820(expected, 2, 0xa0000, 0x60000, 2);
+	t_e820(expected, 3, 0x100000, 0xbff00000, 1);
+	t_e820(expected, 4, 0xfec00000, 0x201000, 2);
 	/* 6 GiB - 640 KiB - (3 GiB - 1 MiB) = 3 GiB + 384 KiB. */
-	t_e820(expected, 4, 0x100000000ULL, 0xc0060000, 1);
+	t_e820(expected, 5, 0x100000000ULL, 0xc0060000, 1);
 	assert_memory_equal(page, expected, sizeof(page));
 }
 

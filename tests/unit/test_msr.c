@@ -150,6 +150,8 @@ static void test_platform_msrs(void **state)
 	assert_int_equal(guest_rdmsr(MSR_IA32_FEATURE_CONTROL), 1);
 	assert_false(guest_wrmsr(MSR_IA32_FEATURE_CONTROL, 5));
 	assert_int_equal(guest_rdmsr(MSR_IA32_MISC_ENABLE) & 1, 1);
+	assert_true(guest_wrmsr(MSR_IA32_BIOS_SIGN_ID, 0));
+	assert_int_equal(guest_rdmsr(MSR_IA32_BIOS_SIGN_ID), 0);
 	assert_true(guest_wrmsr(MSR_IA32_TSC_ADJUST, 1000));
 	assert_int_equal((int64_t)vmx_vmread(VMCS_TSC_OFFSET), 1000);
 	assert_int_equal(guest_rdmsr(MSR_IA32_TSC_ADJUST), 1000);
@@ -159,7 +161,7 @@ static void test_platform_msrs(void **state)
 /** Any other MSR raises #GP(0) on read and write, and changes no register. */
 static void test_unknown_msrs_raise_gp(void **state)
 {
-	static const uint32_t msrs[] = { 0x0, 0x8b, 0x1d9, 0xc0000090, 0xc0010000, 0x4b564d00 };
+	static const uint32_t msrs[] = { 0x0, 0x17a, 0x1d9, 0xc0000090, 0xc0010000, 0x4b564d00 };
 
 	for (size_t i = 0; i < sizeof(msrs) / sizeof(msrs[0]); i++) {
 		run_msr_exit(EXIT_REASON_RDMSR, msrs[i], 0);
