@@ -21,37 +21,7 @@
 
 #include "hv/layout.h"
 #include "hv/linux_boot.h"
-
-/* Setup header offsets (boot.rst, "The Real-Mode Kernel Header"). */
-#define T_SETUP_SECTS     0x1f1
-#define T_ROOT_FLAGS      0x1f2
-#define T_SYSSIZE         0x1f4
-#define T_VID_MODE        0x1fa
-#define T_ROOT_DEV        0x1fc
-#define T_BOOT_FLAG       0x1fe
-#define T_JUMP            0x200
-#define T_HEADER          0x202
-#define T_VERSION         0x206
-#define T_KERNEL_VERSION  0x20e
-#define T_TYPE_OF_LOADER  0x210
-#define T_LOADFLAGS       0x211
-#define T_CODE32_START    0x214
-#define T_RAMDISK_IMAGE   0x218
-#define T_RAMDISK_SIZE    0x21c
-#define T_HEAP_END_PTR    0x224
-#define T_EXT_LOADER_VER  0x226
-#define T_EXT_LOADER_TYPE 0x227
-#define T_CMD_LINE_PTR    0x228
-#define T_INITRD_ADDR_MAX 0x22c
-#define T_KERNEL_ALIGN    0x230
-#define T_RELOCATABLE     0x234
-#define T_MIN_ALIGNMENT   0x235
-#define T_XLOADFLAGS      0x236
-#define T_CMDLINE_SIZE    0x238
-#define T_PREF_ADDRESS    0x258
-#define T_INIT_SIZE       0x260
-#define T_HANDOVER_OFFSET 0x264
-#define T_KERNEL_INFO     0x268
+#include "tests/unit/support/fake_bzimage.h"
 
 /* Zero page offsets (zero-page.rst). */
 #define T_ACPI_RSDP       0x070
@@ -59,94 +29,14 @@
 #define T_EXT_RAMDISK_SZ  0x0c4
 #define T_EXT_CMD_LINE    0x0c8
 #define T_E820_ENTRIES    0x1e8
-#define T_SENTINEL        0x1ef
 #define T_E820_TABLE      0x2d0
-
-/* The synthetic image: 4 setup sectors + boot sector, 4 KiB of kernel. */
-#define T_SETUP_BYTES     2560 /* 5 sectors of 512 bytes */
-#define T_KERNEL_BYTES    4096
-#define T_IMAGE_BYTES     (T_SETUP_BYTES + T_KERNEL_BYTES)
-#define T_HEADER_END      0x26c /* 0x202 + the jump's 0x6a, as in 2.15 kernels */
-#define T_PREF            0x1000000ULL
-#define T_ALIGN           0x200000U
-#define T_INIT_BYTES      0x2000000U
-#define T_INITRD_MAX      0x7fffffffU
-#define T_CMDLINE_MAX     2047U
 
 static uint8_t image[T_IMAGE_BYTES + 512];
 
-/** Stores value little-endian in size bytes at buf[offset]. */
-static void t_put(uint8_t *buf, size_t offset, uint64_t value, size_t size)
-{
-	for (size_t i = 0; i < size; i++) {
-		buf[offset + i] = (uint8_t)(value >> (8 * i));
-	}
-}
-
-/** The little-endian value of size bytes at buf[offset]. */
-static uint64_t t_get(const uint8_t *buf, size_t offset, size_t size)
-{
-	uint64_t value = 0;
-
-	for (size_t i = size; i > 0; i--) {
-		value = (value << 8) | buf[offset + i - 1];
-	}
-	return value;
-}
-
-/**
- * Builds a protocol 2.15 bzImage like a 64-bit distribution kernel's, with
- * marker bytes around the header (0x1ef, 0x26c-0x28f) that must not reach
- * the zero page and a patterned protected-mode part.
- */
+/** Builds the synthetic image (fake_bzimage.h) afresh for each test. */
 static int build_image(void **state)
 {
-	memset(image, 0, sizeof(image));
-	for (size_t i = 0; i < T_SETUP_BYTES; i++) {
-		image[i] = (uint8_t)(0x40 + i % 7);
-	}
-	for (size_t i = T_SETUP_BYTES; i < sizeof(image); i++) {
-		image[i] = (uint8_t)(i * 13);
-	}
-	image[T_SETUP_SECTS] = 4;
-	t_put(image, T_ROOT_FLAGS, 1, 2);
-	t_put(image, T_SYSSIZE, T_KERNEL_BYTES / 16, 4);
-	t_put(image, 0x1f8, 0, 2);
-	t_put(image, T_VID_MODE, 0, 2);
-	t_put(image, T_ROOT_DEV, 0x0801, 2);
-	t_put(image, T_BOOT_FLAG, 0xaa55, 2);
-	image[T_JUMP] = 0xeb;
-	image[T_JUMP + 1] = T_HEADER_END - 0x202;
-	memcpy(image + T_HEADER, "HdrS", 4);
-	t_put(image, T_VERSION, 0x020f, 2);
-	t_put(image, 0x208, 0, 4);
-	t_put(image, 0x20c, 0x1000, 2);
-	t_put(image, T_KERNEL_VERSION, 0x3a0, 2);
-	image[T_TYPE_OF_LOADER] = 0;
-	image[T_LOADFLAGS] = 0x01;
-	t_put(image, 0x212, 0x8000, 2);
-	t_put(image, T_CODE32_START, 0x100000, 4);
-	t_put(image, T_RAMDISK_IMAGE, 0, 8);
-	t_put(image, 0x220, 0, 4);
-	t_put(image, T_HEAP_END_PTR, 0, 4);
-	t_put(image, T_CMD_LINE_PTR, 0, 4);
-	t_put(image, T_INITRD_ADDR_MAX, T_INITRD_MAX, 4);
-	t_put(image, T_KERNEL_ALIGN, T_ALIGN, 4);
-	image[T_RELOCATABLE] = 1;
-	image[T_MIN_ALIGNMENT] = 0x15;
-	t_put(image, T_XLOADFLAGS, 0x7f, 2);
-	t_put(image, T_CMDLINE_SIZE, T_CMDLINE_MAX, 4);
-	t_put(image, 0x23c, 0, 4);
-	t_put(image, 0x240, 0, 8);
-	t_put(image, 0x248, 0x3b5, 4);
-	t_put(image, 0x24c, 0x7a1d2c, 4);
-	t_put(image, 0x250, 0, 8);
-	t_put(image, T_PREF_ADDRESS, T_PREF, 8);
-	t_put(image, T_INIT_SIZE, T_INIT_BYTES, 4);
-	t_put(image, T_HANDOVER_OFFSET, 0x190, 4);
-	t_put(image, T_KERNEL_INFO, 0x7b0040, 4);
-	image[T_SENTINEL] = 0xff;
-	memset(image + T_HEADER_END, 0xcc, 0x290 - T_HEADER_END);
+	fake_bzimage_build(image, sizeof(image));
 	return 0;
 }
 
