@@ -20,8 +20,7 @@
  *   kernel = \tessera\vmlinuz  # instead of image/entry/load: a Linux bzImage,
  *                              #   booted by the Linux/x86 boot protocol
  *   initrd = \tessera\initrd   # optional, with kernel: its initial RAM disk
- *   cmdline = console=ttyS0    # optional, with kernel: the rest of the line,
- *                              #   at most CONFIG_CMDLINE_MAX - 1 characters
+ *   cmdline = console=ttyS0    # optional, with kernel: the rest of the line
  *   vcpus = 1                  # optional, 1..CONFIG_MAX_VCPUS, default 1
  *   on_crash = stop            # optional, stop | restart, default stop
  *   autostart = yes            # optional, yes | no, default yes

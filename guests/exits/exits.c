@@ -47,7 +47,7 @@
 #define MSR_APIC_BASE       0x1b
 #define MSR_FEATURE_CONTROL 0x3a
 #define MSR_TSC_ADJUST      0x3b
-#define MSR_BIOS_SIGN_ID    0x8b        /* real on Intel, but not one Tessera offers */
+#define MSR_MCG_STATUS      0x17a       /* real on Intel, but CPUID hides the MCA: not offered */
 #define MSR_AMD_PERF_CTL0   0xc0010000U /* outside both MSR-bitmap ranges: always exits */
 #define MSR_MTRRCAP         0xfe
 #define MSR_SYSENTER_ESP    0x175
@@ -526,10 +526,10 @@ static void check_mtrrs(void)
 /** MSRs the guest has no such thing as: #GP(0) on read and on write. */
 static void check_unknown_msrs(void)
 {
-	probe_rdmsr(MSR_BIOS_SIGN_ID);
-	check_exception("RDMSR 0x8b (not offered) raises #GP(0)", VECTOR_GP, 0);
-	probe_wrmsr(MSR_BIOS_SIGN_ID, 0);
-	check_exception("WRMSR 0x8b (not offered) raises #GP(0)", VECTOR_GP, 0);
+	probe_rdmsr(MSR_MCG_STATUS);
+	check_exception("RDMSR 0x17a (not offered) raises #GP(0)", VECTOR_GP, 0);
+	probe_wrmsr(MSR_MCG_STATUS, 0);
+	check_exception("WRMSR 0x17a (not offered) raises #GP(0)", VECTOR_GP, 0);
 	probe_rdmsr(MSR_AMD_PERF_CTL0);
 	check_exception("RDMSR 0xc0010000 (no such MSR) raises #GP(0)", VECTOR_GP, 0);
 	probe_wrmsr(MSR_AMD_PERF_CTL0, 0);

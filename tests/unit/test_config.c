@@ -583,6 +583,55 @@ static void test_missing_required_keys(void **state)
 	assert_int_equal(config.refused_count, 1);
 }
 
+/** A Linux partition: kernel, initrd and cmdline kept as written, no entry needed. */
+static void test_linux_kernel_keys(void **state)
+{
+	const struct partition_config *p;
+
+	assert_int_equal(parse_text("[partition linux]\nmemory = 256M\nkernel = tessera/vmlinuz\n"
+				    "initrd = \\tessera\\initrd.img\n"
+				    "cmdline = console=ttyS0 root=/dev/ram0  quiet # a comment\n"),
+			 0);
+	p = &config.partitions[0];
+	assert_int_equal(p->format, IMAGE_LINUX);
+	assert_string_equal(p->image, "\\tessera\\vmlinuz");
+	assert_string_equal(p->initrd, "\\tessera\\initrd.img");
+	assert_string_equal(p->cmdline, "console=ttyS0 root=/dev/ram0  quiet");
+}
+
+/** A flat image's keys and a kernel's exclude each other; initrd/cmdline need a kernel. */
+static void test_linux_kernel_key_conflicts(void **state)
+{
+	assert_int_equal(parse_text("[partition both]\nmemory = 64M\nkernel = vmlinuz\n"
+				    "image = flat.bin\nentry = 0x100000\n"
+				    "[partition flat]\nmemory = 16M\nimage = flat.bin\nentry = 0x100000\n"
+				    "cmdline = quiet\ninitrd = initrd.img\n"),
+			 4);
+	ASSERT_REPORTS("tessera.conf:4: partition 'both': 'image' is for a flat image; a partition with 'kernel' has none",
+		       "tessera.conf:5: partition 'both': 'entry' is for a flat image; a partition with 'kernel' has none",
+		       "tessera.conf:11: partition 'flat': 'initrd' needs 'kernel' (it is for a Linux kernel)",
+		       "tessera.conf:10: partition 'flat': 'cmdline' needs 'kernel' (it is for a Linux kernel)");
+	assert_int_equal(config.refused_count, 2);
+}
+
+/**
+ * The longest line holds a command line of 245 characters, kept whole; one
+ * with a control character is refused.
+ */
+static void test_linux_cmdline_limits(void **state)
+{
+	char text[CONFIG_LINE_MAX + 64];
+	const size_t prefix = sizeof("cmdline = ") - 1;
+	int used = snprintf(text, sizeof(text), "[partition l]\nmemory = 64M\nkernel = k\ncmdline = ");
+
+	memset(text + used, 'x', CONFIG_LINE_MAX - prefix);
+	snprintf(text + used + CONFIG_LINE_MAX - prefix, 2, "\n");
+	assert_int_equal(parse_text(text), 0);
+	assert_int_equal(strlen(config.partitions[0].cmdline), CONFIG_LINE_MAX - prefix);
+	assert_int_equal(parse_text("[partition l]\nmemory = 64M\nkernel = k\ncmdline = a\tb\n"), 1);
+	ASSERT_REPORTS("tessera.conf:4: partition 'l': cmdline has a character that is not printable ASCII at column 2");
+}
+
 /** A line that is neither a section nor key = value is refused. */
 static void test_line_not_key_value(void **state)
 {
@@ -1505,6 +1554,9 @@ int main(void)
 		cmocka_unit_test(test_null_report_only_counts),
 		cmocka_unit_test(test_file_name_in_messages),
 		cmocka_unit_test(test_specification_examples),
+		cmocka_unit_test(test_linux_kernel_keys),
+		cmocka_unit_test(test_linux_kernel_key_conflicts),
+		cmocka_unit_test(test_linux_cmdline_limits),
 		cmocka_unit_test(test_missing_required_keys),
 		cmocka_unit_test(test_line_not_key_value),
 		cmocka_unit_test(test_key_outside_any_section),
