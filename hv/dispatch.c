@@ -153,9 +153,10 @@ static enum exit_result exit_handle_ept_violation(struct vcpu *vcpu, const struc
 {
 	uint64_t q = exit->qualification;
 	gpa_t gpa = exit->gpa;
+	const struct mmio_region *region = mmio_map_find(&vcpu->partition->mmio, gpa);
 
-	if (mmio_map_find(&vcpu->partition->mmio, gpa) != NULL) {
-		return (enum exit_result)mmio_emulate(vcpu, exit, gpa);
+	if (region != NULL) {
+		return (enum exit_result)mmio_emulate(vcpu, exit, region);
 	}
 
 	partition_stop(vcpu->partition, "EPT_VIOLATION: %s of gpa %#llx at guest rip %#llx",

@@ -4,40 +4,54 @@
  */
 #include "hv/guest_memory.h"
 #include "hv/exit.h"
+#include "hv/string.h"
 #include "hv/vcpu_regs.h"
+#include "arch/x86/cpu.h"
 #include "arch/x86/vmcs.h"
 #include "arch/x86/vmx.h"
 
 #define VECTOR_PF 14
-#define RFLAGS_AC (1ULL << 18)
 
-/** The vCPU's paging registers from the current VMCS. */
+/**
+ * The vCPU's paging registers from the current VMCS. Without paging (CR0.PG
+ * = 0) linear addresses are physical whatever CR3 and CR4 hold (SDM 4.1.1),
+ * so those two are not read and left 0.
+ */
 void vcpu_paging_mode(struct guest_paging_mode *mode)
 {
 	mode->cr0 = vmcs_readl(VMCS_GUEST_CR0);
-	mode->cr3 = vmcs_readl(VMCS_GUEST_CR3);
-	mode->cr4 = vmcs_readl(VMCS_GUEST_CR4);
+	mode->cr3 = 0;
+	mode->cr4 = 0;
+	if (mode->cr0 & CR0_PG) {
+		mode->cr3 = vmcs_readl(VMCS_GUEST_CR3);
+		mode->cr4 = vmcs_readl(VMCS_GUEST_CR4);
+	}
 	mode->efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
 	mode->maxphyaddr = 0;
 }
 
-/** guest_phys_read_fn over a partition's RAM (ctx is the partition). */
+/**
+ * guest_phys_read_fn over a partition's RAM (ctx is the partition). A range
+ * inside one piece of RAM (every paging-structure entry, and most reads) is
+ * copied straight from its host address; anything else piece by piece.
+ */
 bool partition_phys_read(void *ctx, gpa_t gpa, void *buf, unsigned int size)
 {
+	const void *src = partition_gpa_to_ptr(ctx, gpa, size);
+
+	if (src != NULL) {
+		memcpy(buf, src, size);
+		return true;
+	}
 	return partition_copy_from_guest(ctx, buf, gpa, size);
 }
 
 /** The access flags of an explicit data access at the vCPU's CPL. */
 unsigned int vcpu_data_access(bool write)
 {
-	unsigned int flags = write ? ACCESS_WRITE : ACCESS_READ;
+	unsigned int cpl = vcpu_cpl();
 
-	if (vcpu_cpl() == 3) {
-		flags |= ACCESS_USER;
-	} else if (vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_AC) {
-		flags |= ACCESS_AC;
-	}
-	return flags;
+	return guest_data_access(write, cpl, cpl == 3 ? 0 : vmcs_readl(VMCS_GUEST_RFLAGS));
 }
 
 /** Turns a failed walk into the exception the CPU would raise. */
@@ -52,21 +66,21 @@ static void vcpu_raise_walk_fault(struct vcpu *vcpu, enum guest_walk_result resu
 	}
 }
 
-/** Reads or writes bytes at a linear address for the current vCPU (see header). */
-bool vcpu_access_linear(struct vcpu *vcpu, uint64_t linear, void *buf, unsigned int size,
-			bool write, bool *not_ram)
+/** Reads or writes bytes at a linear address with the paging and access given (see header). */
+bool guest_access_linear(struct vcpu *vcpu, const struct guest_paging_mode *mode,
+			 unsigned int access_flags, uint64_t linear, void *buf, unsigned int size,
+			 bool *not_ram)
 {
-	struct guest_paging_mode mode;
+	bool write = (access_flags & ACCESS_KIND_MASK) == ACCESS_WRITE;
 	uint8_t *bytes = buf;
 
 	*not_ram = false;
-	vcpu_paging_mode(&mode);
 	for (unsigned int done = 0; done < size;) {
 		uint64_t at = linear + done;
 		unsigned int piece = MIN(size - done, (unsigned int)(PAGE_SIZE - (at & (PAGE_SIZE - 1))));
 		uint32_t pf_error;
 		gpa_t gpa;
-		enum guest_walk_result r = guest_linear_to_physical(&mode, at, vcpu_data_access(write),
+		enum guest_walk_result r = guest_linear_to_physical(mode, at, access_flags,
 								    partition_phys_read,
 								    vcpu->partition, &gpa, &pf_error);
 		bool ok;
@@ -85,4 +99,15 @@ bool vcpu_access_linear(struct vcpu *vcpu, uint64_t linear, void *buf, unsigned 
 		done += piece;
 	}
 	return true;
+}
+
+/** Reads or writes bytes at a linear address for the current vCPU (see header). */
+bool vcpu_access_linear(struct vcpu *vcpu, uint64_t linear, void *buf, unsigned int size,
+			bool write, bool *not_ram)
+{
+	struct guest_paging_mode mode;
+
+	vcpu_paging_mode(&mode);
+	return guest_access_linear(vcpu, &mode, vcpu_data_access(write), linear, buf, size,
+				   not_ram);
 }

@@ -379,6 +379,33 @@ static void gp_check_access_flags(unsigned int access_flags)
 	      (ACCESS_USER | ACCESS_IMPLICIT));
 }
 
+/**
+ * Translates linear with paging on (format). Kept out of line so that the
+ * common case without paging, which the interpreter meets on every access of
+ * a guest that has not turned paging on, costs a few instructions.
+ */
+__attribute__((noinline))
+static enum guest_walk_result gp_translate(const struct guest_paging_mode *mode,
+					   const struct gp_format *format, uint64_t linear,
+					   unsigned int access_flags, guest_phys_read_fn read,
+					   void *ctx, gpa_t *gpa, uint32_t *pf_error_code)
+{
+	struct gp_walk w = {
+		.mode = mode, .format = format,
+		.maxphyaddr = gp_maxphyaddr(mode), .access = access_flags,
+		.read = read, .ctx = ctx,
+		.writable = true, .user = true, .executable = true,
+	};
+
+	*gpa = gpa_init(0);
+	if (format->linear_bits == 32) {
+		linear &= GP_LINEAR_32;
+	} else if (!gp_canonical(linear, format->linear_bits)) {
+		return WALK_NON_CANONICAL;
+	}
+	return gp_walk(&w, linear, gpa, pf_error_code);
+}
+
 /** Translates linear through the guest's paging: see hv/guest_paging.h. */
 enum guest_walk_result guest_linear_to_physical(const struct guest_paging_mode *mode,
 						uint64_t linear,
@@ -386,27 +413,16 @@ enum guest_walk_result guest_linear_to_physical(const struct guest_paging_mode *
 						guest_phys_read_fn read, void *ctx,
 						gpa_t *gpa, uint32_t *pf_error_code)
 {
-	struct gp_walk w = {
-		.mode = mode, .format = gp_format_of(mode),
-		.maxphyaddr = gp_maxphyaddr(mode), .access = access_flags,
-		.read = read, .ctx = ctx,
-		.writable = true, .user = true, .executable = true,
-	};
+	const struct gp_format *format = gp_format_of(mode);
 
 	gp_check_access_flags(access_flags);
-	*gpa = gpa_init(0);
 	*pf_error_code = 0;
 	/* Outside IA-32e mode, linear addresses are 32 bits (SDM 4.1.1). */
-	if (w.format == NULL) {
+	if (format == NULL) {
 		*gpa = gpa_init(linear & GP_LINEAR_32);
 		return WALK_OK;
 	}
-	if (w.format->linear_bits == 32) {
-		linear &= GP_LINEAR_32;
-	} else if (!gp_canonical(linear, w.format->linear_bits)) {
-		return WALK_NON_CANONICAL;
-	}
-	return gp_walk(&w, linear, gpa, pf_error_code);
+	return gp_translate(mode, format, linear, access_flags, read, ctx, gpa, pf_error_code);
 }
 
 /** Whether linear addresses of mode wrap at 4 GBytes (no IA-32e paging). */

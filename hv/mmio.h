@@ -7,6 +7,7 @@
 #define TESSERA_HV_MMIO_H
 
 #include "hv/types.h"
+#include "hv/x86_decode.h"
 
 struct vcpu;
 struct vm_exit;
@@ -44,14 +45,39 @@ bool mmio_map_add(struct mmio_map *map, gpa_t base, uint64_t size, const struct 
 /** The region that holds @gpa, or NULL. */
 const struct mmio_region *mmio_map_find(const struct mmio_map *map, gpa_t gpa);
 
+/* Instructions a vCPU keeps decoded (a power of two: the slot is masked). */
+#define MMIO_DECODE_CACHE_ENTRIES 8
+
 /**
- * Emulates the instruction that made an EPT violation at @gpa inside a
- * claimed region: fetches it through the guest's page tables, decodes,
- * runs it against the device and guest memory, writes registers back and
- * advances RIP. A fault while emulating is injected into the guest; an
+ * One instruction as decoded, with the bytes it was decoded from; its mode is
+ * insn.mode, and insn.length 0 marks an empty entry. Decoding is a pure
+ * function of the bytes and the mode, so an entry is right wherever the same
+ * bytes are fetched in the same mode, whatever the guest rewrote meanwhile:
+ * the bytes are fetched and compared on every use, and nothing ever has to
+ * forget an entry.
+ */
+struct mmio_decoded {
+	uint8_t bytes[X86_MAX_INSN_LENGTH];
+	bool supported;     /* x86_emulate_supported(&insn), asked once */
+	uint16_t gprs_used; /* x86_insn_gprs_used(&insn): the registers to load */
+	struct x86_insn insn;
+};
+
+/** A vCPU's decoded MMIO instructions, by a hash of their linear address. */
+struct mmio_decode_cache {
+	struct mmio_decoded entries[MMIO_DECODE_CACHE_ENTRIES];
+};
+
+/**
+ * Emulates the instruction that made an EPT violation at exit->gpa inside
+ * @region, the claimed region that holds it: fetches it through the guest's
+ * page tables, decodes, runs it against the device and guest memory, writes
+ * registers back and advances RIP. The decode of an instruction seen before
+ * comes from the vCPU's struct mmio_decode_cache once the bytes fetched now
+ * compare equal. A fault while emulating is injected into the guest; an
  * instruction the interpreter does not handle stops the partition, naming
  * its bytes. Returns the exit result.
  */
-int mmio_emulate(struct vcpu *vcpu, const struct vm_exit *exit, gpa_t gpa);
+int mmio_emulate(struct vcpu *vcpu, const struct vm_exit *exit, const struct mmio_region *region);
 
 #endif /* TESSERA_HV_MMIO_H */

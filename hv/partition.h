@@ -93,6 +93,7 @@ struct vcpu {
 	uint64_t fast_exits_retired;  /* fast-path exits of answers since forgotten */
 	uint64_t exits_by_reason[EXIT_REASON_COUNT];
 	struct exit_record recent_exits[VCPU_RECENT_EXITS];
+	struct mmio_decode_cache mmio_decoded; /* MMIO instructions decoded (hv/mmio.c) */
 };
 
 _Static_assert(EXIT_REASON_CPUID_ASM == EXIT_REASON_CPUID &&

@@ -67,9 +67,11 @@ static void reg_write(struct x86_regs *regs, enum x86_reg reg, unsigned int size
 	if (reg >= X86_REG_AH) {
 		gpr = &regs->gpr[reg - X86_REG_AH];
 		*gpr = (*gpr & ~0xff00ULL) | ((value & 0xff) << 8);
+		regs->written |= (uint16_t)BIT(reg - X86_REG_AH);
 		return;
 	}
 	gpr = &regs->gpr[reg];
+	regs->written |= (uint16_t)BIT(reg);
 	if (size >= 4) {
 		*gpr = value & size_mask(size);
 	} else {
@@ -77,32 +79,25 @@ static void reg_write(struct x86_regs *regs, enum x86_reg reg, unsigned int size
 	}
 }
 
+/*
+ * Operand values travel as uint64_t in the x86's own byte order: their first
+ * size bytes are the little-endian value the callbacks move.
+ */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "operands are little-endian");
+
 /** Reads size bytes of guest memory through the caller (little-endian). */
 static bool mem_read(const struct emulation *e, enum x86_segment seg, uint64_t offset,
 		     unsigned int size, uint64_t *value)
 {
-	uint8_t buf[8] = { 0 };
-
-	if (!e->ops->read_mem(e->ctx, seg, offset, buf, size)) {
-		return false;
-	}
 	*value = 0;
-	for (unsigned int i = 0; i < size; i++) {
-		*value |= (uint64_t)buf[i] << (8 * i);
-	}
-	return true;
+	return e->ops->read_mem(e->ctx, seg, offset, value, size);
 }
 
 /** Writes size bytes of guest memory through the caller (little-endian). */
 static bool mem_write(const struct emulation *e, enum x86_segment seg, uint64_t offset,
 		      unsigned int size, uint64_t value)
 {
-	uint8_t buf[8];
-
-	for (unsigned int i = 0; i < size; i++) {
-		buf[i] = (uint8_t)(value >> (8 * i));
-	}
-	return e->ops->write_mem(e->ctx, seg, offset, buf, size);
+	return e->ops->write_mem(e->ctx, seg, offset, &value, size);
 }
 
 /** Reads the r/m operand: its register, or memory at offset. */
@@ -520,8 +515,8 @@ static bool valid_operands(const struct x86_insn *insn)
 	return valid_reg(insn->reg, insn->op_size);
 }
 
-/** Whether insn is something x86_emulate() can carry out. */
-static bool valid_insn(const struct x86_insn *insn)
+/** Whether insn is something x86_emulate() can carry out; see hv/x86_emulate.h. */
+bool x86_emulate_supported(const struct x86_insn *insn)
 {
 	if (insn->op <= X86_OP_NONE || insn->op >= X86_OP_COUNT || handlers[insn->op] == NULL) {
 		return false;
@@ -551,6 +546,32 @@ static uint64_t next_rip(const struct x86_insn *insn, const struct x86_regs *reg
 	return insn->mode == X86_MODE_16 ? rip & 0xffff : rip;
 }
 
+/** The bit of register operand reg in a mask of gpr[] entries (none for X86_REG_NONE). */
+static uint16_t gpr_bit(enum x86_reg reg)
+{
+	if (reg == X86_REG_NONE) {
+		return 0;
+	}
+	return (uint16_t)BIT(reg >= X86_REG_AH ? reg - X86_REG_AH : reg);
+}
+
+/** The registers x86_emulate() may touch for insn; see hv/x86_emulate.h. */
+uint16_t x86_insn_gprs_used(const struct x86_insn *insn)
+{
+	uint16_t used = gpr_bit(insn->reg);
+
+	if (insn->op == X86_OP_MOVS || insn->op == X86_OP_STOS) {
+		used |= (uint16_t)(BIT(X86_REG_RAX) | BIT(X86_REG_RCX) | BIT(X86_REG_RSI) |
+				   BIT(X86_REG_RDI));
+	}
+	if (insn->rm.kind == X86_OPERAND_REG) {
+		used |= gpr_bit(insn->rm.reg);
+	} else if (insn->rm.kind == X86_OPERAND_MEM) {
+		used |= gpr_bit(insn->rm.mem.base) | gpr_bit(insn->rm.mem.index);
+	}
+	return used;
+}
+
 /** The offset of the memory operand; see hv/x86_emulate.h. */
 uint64_t x86_effective_address(const struct x86_insn *insn, const struct x86_regs *regs)
 {
@@ -572,9 +593,9 @@ uint64_t x86_effective_address(const struct x86_insn *insn, const struct x86_reg
 	return ea & size_mask(insn->addr_size);
 }
 
-/** Emulates one instruction; see hv/x86_emulate.h. */
-enum x86_emulate_status x86_emulate(const struct x86_insn *insn, struct x86_regs *regs,
-				    const struct x86_emulate_ops *ops, void *ctx)
+/** Emulates an instruction known to be supported; see hv/x86_emulate.h. */
+enum x86_emulate_status x86_emulate_checked(const struct x86_insn *insn, struct x86_regs *regs,
+					    const struct x86_emulate_ops *ops, void *ctx)
 {
 	struct emulation e = {
 		.insn = insn,
@@ -586,9 +607,6 @@ enum x86_emulate_status x86_emulate(const struct x86_insn *insn, struct x86_regs
 	};
 	enum x86_emulate_status status;
 
-	if (!valid_insn(insn) || ops == NULL || ops->read_mem == NULL || ops->write_mem == NULL) {
-		return X86_EMULATE_UNSUPPORTED;
-	}
 	e.ea = x86_effective_address(insn, regs);
 	status = handlers[insn->op](&e);
 	if (status != X86_EMULATE_OK) {
@@ -599,6 +617,17 @@ enum x86_emulate_status x86_emulate(const struct x86_insn *insn, struct x86_regs
 		regs->rip = next_rip(insn, regs);
 	}
 	return X86_EMULATE_OK;
+}
+
+/** Emulates one instruction; see hv/x86_emulate.h. */
+enum x86_emulate_status x86_emulate(const struct x86_insn *insn, struct x86_regs *regs,
+				    const struct x86_emulate_ops *ops, void *ctx)
+{
+	if (!x86_emulate_supported(insn) || ops == NULL || ops->read_mem == NULL ||
+	    ops->write_mem == NULL) {
+		return X86_EMULATE_UNSUPPORTED;
+	}
+	return x86_emulate_checked(insn, regs, ops, ctx);
 }
 
 /** A fixed name for an emulation status. */

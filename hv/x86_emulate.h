@@ -53,12 +53,15 @@
  * The guest state the emulator reads and writes: the general-purpose
  * registers in encoding order (RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI,
  * R8-R15), RIP and RFLAGS. Outside 64-bit mode only the low halves mean
- * anything.
+ * anything. x86_emulate() sets bit n of written for every write to gpr[n]
+ * (a high-byte register counts as its full register) and never clears it, so
+ * a caller that clears it first learns which registers to write back.
  */
 struct x86_regs {
 	uint64_t gpr[16];
 	uint64_t rip;
 	uint64_t rflags;
+	uint16_t written;
 };
 
 /**
@@ -96,6 +99,29 @@ enum x86_emulate_status {
  */
 enum x86_emulate_status x86_emulate(const struct x86_insn *insn, struct x86_regs *regs,
 				    const struct x86_emulate_ops *ops, void *ctx);
+
+/**
+ * Whether x86_emulate() can carry insn out at all (its operation, sizes and
+ * registers make sense): a pure function of insn, true for whatever
+ * x86_decode() accepts. A caller that keeps decoded instructions can ask
+ * once and then call x86_emulate_checked().
+ */
+bool x86_emulate_supported(const struct x86_insn *insn);
+
+/**
+ * x86_emulate() without its checks of the arguments: for an insn that
+ * x86_emulate_supported() accepted and ops with both callbacks.
+ */
+enum x86_emulate_status x86_emulate_checked(const struct x86_insn *insn, struct x86_regs *regs,
+					    const struct x86_emulate_ops *ops, void *ctx);
+
+/**
+ * The general-purpose registers x86_emulate() may read or write for insn
+ * (bit n: gpr[n]; a high-byte register counts as its full register): the
+ * registers its operands name, and for MOVS and STOS rAX, rCX, rSI and rDI.
+ * It touches no other gpr[] entry, so a caller may load only these.
+ */
+uint16_t x86_insn_gprs_used(const struct x86_insn *insn);
 
 /**
  * The offset (effective address) of insn's memory operand with regs, as

@@ -382,14 +382,61 @@ static bool fuzz_read(void *ctx, enum x86_segment seg, uint64_t offset, void *bu
 	return true;
 }
 
-/** Writes of the emulation smoke test: accepted unless the offset ends in 0xfe. */
+/**
+ * Writes of the emulation smoke test: accepted unless the offset ends in
+ * 0xfe; each is folded into the hash at ctx, so two runs can be compared.
+ */
 static bool fuzz_write(void *ctx, enum x86_segment seg, uint64_t offset, const void *buf,
 		       unsigned int size)
 {
+	uint64_t *hash = ctx;
+
 	if (seg > X86_SEG_GS || size == 0 || size > 8) {
 		abort();
 	}
+	*hash = (*hash ^ offset ^ ((uint64_t)seg << 56)) * 0x100000001b3ULL;
+	for (unsigned int i = 0; i < size; i++) {
+		*hash = (*hash ^ ((const uint8_t *)buf)[i]) * 0x100000001b3ULL;
+	}
 	return (offset & 0xff) != 0xfe;
+}
+
+/**
+ * x86_insn_gprs_used() names every register the emulator touches: a second
+ * run with every other register changed must end the same way, with the same
+ * writes, and leave those registers alone.
+ */
+static void check_gprs_used(const struct x86_insn *insn, const struct x86_regs *start,
+			    const struct x86_regs *end, enum x86_emulate_status status,
+			    uint64_t writes)
+{
+	static const struct x86_emulate_ops ops = { fuzz_read, fuzz_write };
+	uint16_t used = x86_insn_gprs_used(insn);
+	struct x86_regs regs = *start;
+	uint64_t writes_again = 0;
+
+	for (unsigned int i = 0; i < 16; i++) {
+		if ((used & (1U << i)) == 0) {
+			regs.gpr[i] = ~regs.gpr[i] ^ 0x5a5a5a5a5a5a5a5aULL;
+		}
+	}
+	expect_equal("status with unused registers changed",
+		     x86_emulate(insn, &regs, &ops, &writes_again), status);
+	expect_equal("writes with unused registers changed", (int64_t)writes_again,
+		     (int64_t)writes);
+	expect_equal("RIP with unused registers changed", (int64_t)regs.rip, (int64_t)end->rip);
+	expect_equal("RFLAGS with unused registers changed", (int64_t)regs.rflags,
+		     (int64_t)end->rflags);
+	for (unsigned int i = 0; i < 16; i++) {
+		bool is_used = (used & (1U << i)) != 0;
+
+		if (is_used && regs.gpr[i] != end->gpr[i]) {
+			mismatch("used register differs when unused ones change", (int64_t)i, insn->op);
+		}
+		if (!is_used && (regs.written & (1U << i)) != 0) {
+			mismatch("unused register written", (int64_t)i, insn->op);
+		}
+	}
 }
 
 /** Runs an accepted instruction through the emulator: no UB, RIP moves only on success. */
@@ -397,6 +444,9 @@ static void emulate_smoke(const struct x86_insn *insn)
 {
 	static const struct x86_emulate_ops ops = { fuzz_read, fuzz_write };
 	struct x86_regs regs;
+	struct x86_regs start;
+	uint64_t gpr_before[16];
+	uint64_t writes = 0;
 	enum x86_emulate_status status;
 	uint64_t rip;
 
@@ -408,10 +458,23 @@ static void emulate_smoke(const struct x86_insn *insn)
 	regs.gpr[X86_REG_RCX] &= 0x3f; /* keep REP runs short */
 	regs.rip = 0x1000;
 	regs.rflags = 0x202 | (current_data[0] & 1 ? X86_RFLAGS_DF | X86_RFLAGS_CF : 0);
+	regs.written = 0;
 	rip = regs.rip;
-	status = x86_emulate(insn, &regs, &ops, NULL);
+	memcpy(gpr_before, regs.gpr, sizeof(gpr_before));
+	if (!x86_emulate_supported(insn)) {
+		mismatch("x86_emulate_supported refused a decoded instruction", insn->op, 0);
+	}
+	start = regs;
+	status = x86_emulate(insn, &regs, &ops, &writes);
 	if (status == X86_EMULATE_UNSUPPORTED) {
 		mismatch("emulator refused a decoded instruction", insn->op, 0);
+	}
+	check_gprs_used(insn, &start, &regs, status, writes);
+	/* A caller writes back only the registers marked written (hv/mmio.c). */
+	for (unsigned int i = 0; i < 16; i++) {
+		if (regs.gpr[i] != gpr_before[i] && (regs.written & (1U << i)) == 0) {
+			mismatch("register changed but not marked written", (int64_t)i, insn->op);
+		}
 	}
 	if (status == X86_EMULATE_FAULT && regs.rip != rip) {
 		mismatch("RIP moved on a fault", (int64_t)regs.rip, (int64_t)rip);

@@ -356,7 +356,7 @@ static void map_page_32bit(uint64_t linear, uint64_t gpa, uint64_t pte_flags)
 static void guest_mode_64bit(void)
 {
 	uint64_t pml4e = PDPT_GPA | T_PTE_P | T_PTE_RW;
-	uint64_t low = 0 | T_PTE_PS | T_PTE_P | T_PTE_RW;
+	uint64_t low = T_PTE_PS | T_PTE_P | T_PTE_RW; /* GPA 0 */
 	uint64_t high = 0xc0000000ULL | T_PTE_PS | T_PTE_P | T_PTE_RW;
 
 	memset(ram_at(PML4_GPA, 2 * PAGE_SIZE), 0, 2 * PAGE_SIZE);
@@ -895,6 +895,196 @@ static void test_mmio_bug_completed_instruction_ends_sti_blocking(void **state)
 	assert_int_equal(vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY), 0);
 }
 
+/* ------------------------------------------------------------------------
+ * The decode cache: a decoded instruction is reused only for the same bytes
+ * in the same mode, fetched through the guest's paging as it is now
+ * ------------------------------------------------------------------------ */
+
+/** A 16-bit code segment (CS.D = 0) in protected mode, DPL 0 (SDM 24.4.1). */
+#define T_AR_CODE16_DPL0 0x809bU
+
+/**
+ * The guest rewrites the instruction in place between two exits at the same
+ * RIP (no exit tells the hypervisor): MOV EAX, [EBX] (8B 03), then MOV [EBX],
+ * ECX (89 0B), then MOV EAX, [EBX] again; each exit does what its bytes say.
+ */
+static void test_mmio_decode_cache_sees_rewritten_code(void **state)
+{
+	static const uint8_t load[] = { 0x8b, 0x03 };
+	static const uint8_t store[] = { 0x89, 0x0b };
+	struct vcpu *vcpu = *state;
+
+	memcpy(scratch(0), "\x11\x22\x33\x44", 4);
+	vcpu->regs.rbx = DEV;
+	assert_emulated(run_insn(vcpu, load, sizeof(load), DEV, Q_READ), TEST_RIP + 2);
+	assert_int_equal(vcpu->regs.rax, 0x44332211);
+	vcpu->regs.rcx = 0xa1b2c3d4;
+	assert_emulated(run_insn(vcpu, store, sizeof(store), DEV, Q_WRITE), TEST_RIP + 2);
+	assert_memory_equal(scratch(0), "\xd4\xc3\xb2\xa1", 4);
+	assert_int_equal(vcpu->regs.rax, 0x44332211);
+	vcpu->regs.rax = 0;
+	assert_emulated(run_insn(vcpu, load, sizeof(load), DEV, Q_READ), TEST_RIP + 2);
+	assert_int_equal(vcpu->regs.rax, 0xa1b2c3d4);
+	assert_int_equal(device_accesses(), 3);
+}
+
+/**
+ * Rewrites that change one byte of an instruction, the last or another: MOV DWORD
+ * [EBX+0x10], imm32 (C7 43 10 + imm32, 7 bytes) and MOV DWORD [EBX+0x20],
+ * imm32 with a disp32 (C7 83 20 00 00 00 + imm32, 10 bytes), each run with
+ * two immediates, the long one then with another displacement: the device
+ * gets what the bytes say at the time.
+ */
+static void test_mmio_decode_cache_sees_one_byte_change(void **state)
+{
+	uint8_t short_form[] = { 0xc7, 0x43, 0x10, 0x11, 0x22, 0x33, 0x44 };
+	uint8_t long_form[] = { 0xc7, 0x83, 0x20, 0x00, 0x00, 0x00, 0x55, 0x66, 0x77, 0x88 };
+	struct vcpu *vcpu = *state;
+
+	vcpu->regs.rbx = DEV;
+	for (uint8_t last = 0x44; last <= 0x45; last++) {
+		short_form[6] = last;
+		assert_emulated(run_insn(vcpu, short_form, sizeof(short_form), DEV + 0x10, Q_WRITE),
+				TEST_RIP + 7);
+		assert_int_equal(scratch(0x10)[3], last);
+	}
+	for (uint8_t last = 0x88; last <= 0x89; last++) {
+		long_form[9] = last;
+		assert_emulated(run_insn(vcpu, long_form, sizeof(long_form), DEV + 0x20, Q_WRITE),
+				TEST_RIP + 10);
+		assert_int_equal(scratch(0x20)[3], last);
+	}
+	long_form[2] = 0x28; /* inside the first 8 bytes: the displacement */
+	assert_emulated(run_insn(vcpu, long_form, sizeof(long_form), DEV + 0x28, Q_WRITE),
+			TEST_RIP + 10);
+	assert_memory_equal(scratch(0x28), "\x55\x66\x77\x89", 4);
+	assert_int_equal(device_accesses(), 5);
+}
+
+/**
+ * The same bytes in two modes: A1 10 00 00 F0 is MOV EAX, [0xF0000010] with
+ * a 32-bit CS (5 bytes) but MOV AX, [0x0010] with a 16-bit one (3 bytes;
+ * DS.base = DEV puts that on the device too). The second exit must not reuse
+ * the first's decode.
+ */
+static void test_mmio_decode_cache_keyed_on_mode(void **state)
+{
+	static const uint8_t insn[] = { 0xa1, 0x10, 0x00, 0x00, 0xf0 };
+	struct vcpu *vcpu = *state;
+
+	memcpy(scratch(0x10), "\x01\x02\x03\x04", 4);
+	assert_emulated(run_insn(vcpu, insn, sizeof(insn), DEV + 0x10, Q_READ), TEST_RIP + 5);
+	assert_int_equal(vcpu->regs.rax, 0x04030201);
+	vcpu->regs.rax = SENTINEL;
+	vmcs_write32(VMCS_GUEST_CS_ACCESS_RIGHTS, T_AR_CODE16_DPL0);
+	vmcs_writel(VMCS_GUEST_DS_BASE, DEV);
+	assert_emulated(run_insn(vcpu, insn, sizeof(insn), DEV + 0x10, Q_READ), TEST_RIP + 3);
+	assert_int_equal(vcpu->regs.rax, (SENTINEL & ~0xffffULL) | 0x0201);
+	assert_int_equal(device_accesses(), 2);
+}
+
+/**
+ * The guest points the code page's PTE at another page without an exit:
+ * the next exit at the same RIP runs the bytes of the new page (a store)
+ * rather than the decode of the old one (a load).
+ */
+static void test_mmio_decode_cache_follows_remapped_code(void **state)
+{
+	static const uint8_t load[] = { 0x8b, 0x03 };
+	static const uint8_t store[] = { 0x89, 0x0b };
+	struct vcpu *vcpu = *state;
+
+	paging_32bit_on();
+	map_page_32bit(DEV, DEV, T_PTE_P | T_PTE_RW);
+	map_page_32bit(0x400000, 0x100000, T_PTE_P | T_PTE_RW);
+	put_bytes(0x100010, load, sizeof(load));
+	put_bytes(0x101010, store, sizeof(store));
+	memcpy(scratch(0), "\x11\x22\x33\x44", 4);
+	vcpu->regs.rbx = DEV;
+	assert_emulated(ept_violation_at(vcpu, 0x400010, DEV, Q_READ), 0x400012);
+	assert_int_equal(vcpu->regs.rax, 0x44332211);
+	map_page_32bit(0x400000, 0x101000, T_PTE_P | T_PTE_RW);
+	vcpu->regs.rcx = 0x55667788;
+	assert_emulated(ept_violation_at(vcpu, 0x400010, DEV, Q_WRITE), 0x400012);
+	assert_memory_equal(scratch(0), "\x88\x77\x66\x55", 4);
+	assert_int_equal(vcpu->regs.rax, 0x44332211);
+}
+
+/**
+ * The guest unmaps the code page after an instruction there was emulated:
+ * the next exit at the same RIP is a #PF on the fetch (CR2 = RIP, error
+ * code 0, SDM 4.7), and the device is not touched.
+ */
+static void test_mmio_decode_cache_unmapped_code_faults(void **state)
+{
+	static const uint8_t load[] = { 0x8b, 0x03 };
+	struct vcpu *vcpu = *state;
+
+	paging_32bit_on();
+	map_page_32bit(DEV, DEV, T_PTE_P | T_PTE_RW);
+	map_page_32bit(0x400000, 0x100000, T_PTE_P | T_PTE_RW);
+	put_bytes(0x100010, load, sizeof(load));
+	vcpu->regs.rbx = DEV;
+	assert_emulated(ept_violation_at(vcpu, 0x400010, DEV, Q_READ), 0x400012);
+	map_page_32bit(0x400000, 0x100000, 0);
+	assert_page_fault(ept_violation_at(vcpu, 0x400010, DEV, Q_READ), 0, 0x400010, 0x400010);
+	assert_int_equal(device_accesses(), 1);
+}
+
+/**
+ * MOV EAX, [EBX+0x10] (8B 83 10 00 00 00) across a page boundary, twice: both
+ * pages are read each time; once the second page is gone, the fetch faults
+ * there (CR2 = its start) as it would the first time.
+ */
+static void test_mmio_decode_cache_page_crossing(void **state)
+{
+	static const uint8_t insn[] = { 0x8b, 0x83, 0x10, 0x00, 0x00, 0x00 };
+	struct vcpu *vcpu = *state;
+
+	paging_32bit_on();
+	map_page_32bit(DEV, DEV, T_PTE_P | T_PTE_RW);
+	map_page_32bit(0x400000, 0x100000, T_PTE_P | T_PTE_RW);
+	map_page_32bit(0x401000, 0x101000, T_PTE_P | T_PTE_RW);
+	put_bytes(0x100ffd, insn, sizeof(insn));
+	memcpy(scratch(0x10), "\x0d\xf0\xad\x8b", 4);
+	vcpu->regs.rbx = DEV;
+	for (int i = 0; i < 2; i++) {
+		vcpu->regs.rax = 0;
+		assert_emulated(ept_violation_at(vcpu, 0x400ffd, DEV + 0x10, Q_READ), 0x401003);
+		assert_int_equal(vcpu->regs.rax, 0x8badf00d);
+	}
+	map_page_32bit(0x401000, 0x101000, 0);
+	assert_page_fault(ept_violation_at(vcpu, 0x400ffd, DEV + 0x10, Q_READ), 0, 0x401000,
+			  0x400ffd);
+	assert_int_equal(device_accesses(), 2);
+}
+
+/**
+ * More instructions than the cache holds, at neighbouring addresses, run in
+ * turn twice over: a load of byte i at RIP 0x7c00 + 8 i (MOV AL, [EBX+i],
+ * 8A 43 i) and each one reads its own byte.
+ */
+static void test_mmio_decode_cache_many_instructions(void **state)
+{
+	struct vcpu *vcpu = *state;
+
+	vcpu->regs.rbx = DEV;
+	for (uint8_t i = 0; i < 24; i++) {
+		const uint8_t insn[] = { 0x8a, 0x43, i };
+
+		*scratch(i) = (uint8_t)(0x80 + i);
+		put_bytes(TEST_RIP + 8ULL * i, insn, sizeof(insn));
+	}
+	for (int round = 0; round < 2; round++) {
+		for (uint8_t i = 0; i < 24; i++) {
+			assert_emulated(ept_violation_at(vcpu, TEST_RIP + 8ULL * i, DEV + i, Q_READ),
+					TEST_RIP + 8ULL * i + 3);
+			assert_int_equal(vcpu->regs.rax & 0xff, 0x80 + i);
+		}
+	}
+	assert_int_equal(device_accesses(), 48);
+}
+
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 /** Runs the MMIO tests. */
@@ -928,6 +1118,13 @@ int main(void)
 		TEST(test_mmio_bug_user_rep_movs_into_supervisor_page),
 		TEST(test_mmio_bug_rep_movs_fault_keeps_progress),
 		TEST(test_mmio_bug_completed_instruction_ends_sti_blocking),
+		TEST(test_mmio_decode_cache_sees_rewritten_code),
+		TEST(test_mmio_decode_cache_sees_one_byte_change),
+		TEST(test_mmio_decode_cache_keyed_on_mode),
+		TEST(test_mmio_decode_cache_follows_remapped_code),
+		TEST(test_mmio_decode_cache_unmapped_code_faults),
+		TEST(test_mmio_decode_cache_page_crossing),
+		TEST(test_mmio_decode_cache_many_instructions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
