@@ -102,7 +102,7 @@ $(TESSERA_EFI): $(TESSERA_SO)
 # guests). guests/guest.ld links it.
 guest_var = $(shell sed -n 's/^$(2) *:= *//p' guests/$(1)/guest.mk)
 define guest_rule
-$(BUILD)/guests/$(1).elf: $$(addprefix guests/$(1)/,$$(call guest_var,$(1),GUEST_SRCS)) $$(wildcard guests/common/*) guests/guest.ld guests/$(1)/guest.mk $$(wildcard hv/*.h)
+$(BUILD)/guests/$(1).elf: $$(addprefix guests/$(1)/,$$(call guest_var,$(1),GUEST_SRCS)) $$(wildcard guests/common/*) guests/guest.ld guests/$(1)/guest.mk $$(wildcard hv/*.h) $$(wildcard arch/x86/*.h)
 	@mkdir -p $$(@D)
 	@echo "  GUEST   $$@"
 	$(Q)$(CC) $(GUEST_CFLAGS) $$(call guest_var,$(1),GUEST_DEFINES) -nostdlib -static \

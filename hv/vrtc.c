@@ -5,42 +5,16 @@
  * of the divider, which keeps its phase while SET stops the updates.
  */
 #include "hv/vrtc.h"
+#include "arch/x86/cmos.h"
 #include "hv/check.h"
 #include "hv/layout.h"
 #include "hv/string.h"
 
-#define REG_SECONDS 0x00
-#define REG_MINUTES 0x02
-#define REG_HOURS   0x04
-#define REG_WEEKDAY 0x06
-#define REG_DAY     0x07
-#define REG_MONTH   0x08
-#define REG_YEAR    0x09
-#define REG_A       0x0a
-#define REG_B       0x0b
-#define REG_C       0x0c
-#define REG_D       0x0d
-#define REG_CENTURY 0x32
-
-#define A_UIP       0x80
+/* Register A's bits a guest may write (not UIP), and what a PC BIOS sets. */
 #define A_WRITABLE  0x7f
-#define A_DV_MASK   0x70
-#define A_DV_RUN    0x20 /* 010: 32.768 kHz time base, running */
-#define A_RS_MASK   0x0f
-#define A_POWER_ON  0x26 /* DV 010, RS 0110 (1024 Hz): what a PC BIOS sets */
-#define B_SET       0x80
-#define B_UIE       0x10
-#define B_DM_BINARY 0x04
-#define B_24_HOUR   0x02
-#define B_POWER_ON  B_24_HOUR
-#define C_IRQF      0x80
-#define C_PF        0x40
-#define C_UF        0x10
+#define A_POWER_ON  0x26 /* DV 010, RS 0110 (1024 Hz) */
+#define B_POWER_ON  RTC_B_24_HOUR /* BCD, 24-hour, no interrupts */
 #define C_SOURCES   0x70 /* PF, AF, UF; the matching enables in B */
-#define D_VRT       0x80
-#define HOUR_PM     0x80
-#define INDEX_NMI_MASK 0x80
-#define INDEX_MASK  0x7f
 
 /* UIP rises this long before an update (data sheet: tBUC = 244 us). */
 #define UIP_WINDOW_US 244
@@ -48,15 +22,7 @@
 /* The periodic rates: 65536 Hz >> shift, RS 1 and 2 repeat RS 8 and 9. */
 #define PERIODIC_BASE_SHIFT 16
 
-/* CMOS RAM fields of a PC BIOS. */
-#define CMOS_BASE_MEMORY_KIB   0x15
-#define CMOS_EXT_MEMORY_KIB    0x17
-#define CMOS_EXT_MEMORY_KIB_2  0x30
-#define CMOS_MEMORY_ABOVE_16M  0x34
-#define CMOS_MEMORY_ABOVE_4G   0x5b
-#define CMOS_CHECKSUM_FIRST    0x10
-#define CMOS_CHECKSUM_LAST     0x2d
-#define CMOS_CHECKSUM          0x2e /* big-endian */
+/* What the CMOS memory-size fields of a PC BIOS (arch/x86/cmos.h) hold. */
 #define CMOS_WORD_MAX          0xffffU
 #define CMOS_TRIPLE_MAX        0xffffffU
 #define CMOS_EXT_MEMORY_BASE   MiB(1)
@@ -192,7 +158,7 @@ static uint8_t weekday_of(const struct vrtc_time *time)
 /** Whether @port is the RTC's (0x70 or 0x71). */
 bool vrtc_handles_port(uint16_t port)
 {
-	return port == VRTC_INDEX_PORT || port == VRTC_DATA_PORT;
+	return port == CMOS_INDEX_PORT || port == CMOS_DATA_PORT;
 }
 
 /** Whether the guest masked NMIs (bit 7 of its last write to port 0x70). */
@@ -204,13 +170,13 @@ bool vrtc_nmi_masked(const struct vrtc *rtc)
 /** Whether the divider runs (DV = 010), so that update cycles happen. */
 static bool vrtc_divider_running(const struct vrtc *rtc)
 {
-	return (rtc->cmos[REG_A] & A_DV_MASK) == A_DV_RUN;
+	return (rtc->cmos[RTC_REG_A] & RTC_A_DV_MASK) == RTC_A_DV_RUN;
 }
 
 /** The TSC ticks between periodic flags for register A's RS, or 0 for none. */
 static uint64_t vrtc_periodic_ticks(const struct vrtc *rtc)
 {
-	unsigned int rs = rtc->cmos[REG_A] & A_RS_MASK;
+	unsigned int rs = rtc->cmos[RTC_REG_A] & RTC_A_RS_MASK;
 	unsigned int shift = rs <= 2 ? rs + 7 : rs;
 	uint64_t ticks;
 
@@ -235,14 +201,14 @@ static void vrtc_sync(struct vrtc *rtc, uint64_t now)
 
 		rtc->next_update += updates * rtc->tsc_hz;
 		/* SET inhibits the updates, not the divider. */
-		if ((rtc->cmos[REG_B] & B_SET) == 0) {
+		if ((rtc->cmos[RTC_REG_B] & RTC_B_SET) == 0) {
 			vrtc_time_add_seconds(&rtc->clock, updates);
-			rtc->flags |= C_UF;
+			rtc->flags |= RTC_C_UF;
 		}
 	}
 	if (period != 0 && now >= rtc->next_periodic) {
 		rtc->next_periodic += ((now - rtc->next_periodic) / period + 1) * period;
-		rtc->flags |= C_PF;
+		rtc->flags |= RTC_C_PF;
 	}
 }
 
@@ -252,7 +218,7 @@ static bool vrtc_update_in_progress(const struct vrtc *rtc, uint64_t now)
 	uint64_t window = rtc->tsc_hz / US_PER_SECOND * UIP_WINDOW_US +
 			  rtc->tsc_hz % US_PER_SECOND * UIP_WINDOW_US / US_PER_SECOND;
 
-	return vrtc_divider_running(rtc) && (rtc->cmos[REG_B] & B_SET) == 0 &&
+	return vrtc_divider_running(rtc) && (rtc->cmos[RTC_REG_B] & RTC_B_SET) == 0 &&
 	       rtc->next_update - now <= window;
 }
 
@@ -310,8 +276,8 @@ void vrtc_init(struct vrtc *rtc, const struct vrtc_time *wall, uint64_t tsc_hz, 
 	if (rtc->clock.weekday < 1 || rtc->clock.weekday > DAYS_PER_WEEK) {
 		rtc->clock.weekday = weekday_of(&rtc->clock);
 	}
-	rtc->cmos[REG_A] = A_POWER_ON;
-	rtc->cmos[REG_B] = B_POWER_ON;
+	rtc->cmos[RTC_REG_A] = A_POWER_ON;
+	rtc->cmos[RTC_REG_B] = B_POWER_ON;
 	rtc->next_update = now + tsc_hz;
 	rtc->next_periodic = now + vrtc_periodic_ticks(rtc);
 	vrtc_fill_memory_sizes(rtc, ram_below_4g, ram_above_4g);
@@ -321,7 +287,7 @@ void vrtc_init(struct vrtc *rtc, const struct vrtc_time *wall, uint64_t tsc_hz, 
 /** A time field (0-99) as the guest reads it: BCD unless register B says binary. */
 static uint8_t vrtc_encode(const struct vrtc *rtc, unsigned int value)
 {
-	if ((rtc->cmos[REG_B] & B_DM_BINARY) != 0) {
+	if ((rtc->cmos[RTC_REG_B] & RTC_B_DM_BINARY) != 0) {
 		return (uint8_t)value;
 	}
 	return (uint8_t)((value / 10) << 4 | value % 10);
@@ -330,7 +296,7 @@ static uint8_t vrtc_encode(const struct vrtc *rtc, unsigned int value)
 /** A time byte the guest wrote, as a binary number (BCD unless register B says binary). */
 static unsigned int vrtc_decode(const struct vrtc *rtc, uint8_t value)
 {
-	if ((rtc->cmos[REG_B] & B_DM_BINARY) != 0) {
+	if ((rtc->cmos[RTC_REG_B] & RTC_B_DM_BINARY) != 0) {
 		return value;
 	}
 	return (value >> 4) * 10U + (value & 0x0f);
@@ -341,10 +307,10 @@ static uint8_t vrtc_encode_hour(const struct vrtc *rtc, unsigned int hour)
 {
 	unsigned int twelve = hour % 12 == 0 ? 12 : hour % 12;
 
-	if ((rtc->cmos[REG_B] & B_24_HOUR) != 0) {
+	if ((rtc->cmos[RTC_REG_B] & RTC_B_24_HOUR) != 0) {
 		return vrtc_encode(rtc, hour);
 	}
-	return (uint8_t)(vrtc_encode(rtc, twelve) | (hour >= 12 ? HOUR_PM : 0));
+	return (uint8_t)(vrtc_encode(rtc, twelve) | (hour >= 12 ? RTC_HOUR_PM : 0));
 }
 
 /** A written hours byte as 0-23. */
@@ -352,11 +318,11 @@ static uint8_t vrtc_decode_hour(const struct vrtc *rtc, uint8_t value)
 {
 	unsigned int twelve;
 
-	if ((rtc->cmos[REG_B] & B_24_HOUR) != 0) {
+	if ((rtc->cmos[RTC_REG_B] & RTC_B_24_HOUR) != 0) {
 		return clamp_field(vrtc_decode(rtc, value), 0, 23);
 	}
-	twelve = clamp_field(vrtc_decode(rtc, value & (uint8_t)~HOUR_PM), 1, 12) % 12;
-	return (uint8_t)(twelve + ((value & HOUR_PM) != 0 ? 12 : 0));
+	twelve = clamp_field(vrtc_decode(rtc, value & (uint8_t)~RTC_HOUR_PM), 1, 12) % 12;
+	return (uint8_t)(twelve + ((value & RTC_HOUR_PM) != 0 ? 12 : 0));
 }
 
 /** Register C as read: the flags with IRQF; reading clears them. */
@@ -364,8 +330,8 @@ static uint8_t vrtc_read_c(struct vrtc *rtc)
 {
 	uint8_t value = rtc->flags;
 
-	if ((rtc->flags & rtc->cmos[REG_B] & C_SOURCES) != 0) {
-		value |= C_IRQF;
+	if ((rtc->flags & rtc->cmos[RTC_REG_B] & C_SOURCES) != 0) {
+		value |= RTC_C_IRQF;
 	}
 	rtc->flags = 0;
 	return value;
@@ -377,28 +343,28 @@ static uint8_t vrtc_read_register(struct vrtc *rtc, uint64_t now)
 	const struct vrtc_time *clock = &rtc->clock;
 
 	switch (rtc->index) {
-	case REG_SECONDS:
+	case RTC_SECONDS:
 		return vrtc_encode(rtc, clock->second);
-	case REG_MINUTES:
+	case RTC_MINUTES:
 		return vrtc_encode(rtc, clock->minute);
-	case REG_HOURS:
+	case RTC_HOURS:
 		return vrtc_encode_hour(rtc, clock->hour);
-	case REG_WEEKDAY:
+	case RTC_WEEKDAY:
 		return vrtc_encode(rtc, clock->weekday);
-	case REG_DAY:
+	case RTC_DAY:
 		return vrtc_encode(rtc, clock->day);
-	case REG_MONTH:
+	case RTC_MONTH:
 		return vrtc_encode(rtc, clock->month);
-	case REG_YEAR:
+	case RTC_YEAR:
 		return vrtc_encode(rtc, clock->year % 100U);
-	case REG_CENTURY:
+	case RTC_CENTURY:
 		return vrtc_encode(rtc, clock->year / 100U);
-	case REG_A:
-		return (uint8_t)(rtc->cmos[REG_A] | (vrtc_update_in_progress(rtc, now) ? A_UIP : 0));
-	case REG_C:
+	case RTC_REG_A:
+		return (uint8_t)(rtc->cmos[RTC_REG_A] | (vrtc_update_in_progress(rtc, now) ? RTC_A_UIP : 0));
+	case RTC_REG_C:
 		return vrtc_read_c(rtc);
-	case REG_D:
-		return D_VRT;
+	case RTC_REG_D:
+		return RTC_D_VRT;
 	default:
 		return rtc->cmos[rtc->index];
 	}
@@ -407,7 +373,7 @@ static uint8_t vrtc_read_register(struct vrtc *rtc, uint64_t now)
 /** A guest IN from @port at TSC time @now (0xff for 0x70 and other ports). */
 uint8_t vrtc_port_read(struct vrtc *rtc, uint16_t port, uint64_t now)
 {
-	if (port != VRTC_DATA_PORT) {
+	if (port != CMOS_DATA_PORT) {
 		return 0xff;
 	}
 	vrtc_sync(rtc, now);
@@ -421,16 +387,16 @@ uint8_t vrtc_port_read(struct vrtc *rtc, uint16_t port, uint64_t now)
 static void vrtc_write_a(struct vrtc *rtc, uint8_t value, uint64_t now)
 {
 	bool was_running = vrtc_divider_running(rtc);
-	uint8_t old_rate = rtc->cmos[REG_A] & A_RS_MASK;
+	uint8_t old_rate = rtc->cmos[RTC_REG_A] & RTC_A_RS_MASK;
 
-	rtc->cmos[REG_A] = value & A_WRITABLE;
+	rtc->cmos[RTC_REG_A] = value & A_WRITABLE;
 	if (!vrtc_divider_running(rtc)) {
 		return;
 	}
 	if (!was_running) {
 		rtc->next_update = now + rtc->tsc_hz / 2;
 	}
-	if (!was_running || old_rate != (value & A_RS_MASK)) {
+	if (!was_running || old_rate != (value & RTC_A_RS_MASK)) {
 		rtc->next_periodic = now + vrtc_periodic_ticks(rtc);
 	}
 }
@@ -442,26 +408,26 @@ static void vrtc_write_time(struct vrtc *rtc, uint8_t value)
 	unsigned int number = vrtc_decode(rtc, value);
 
 	switch (rtc->index) {
-	case REG_SECONDS:
+	case RTC_SECONDS:
 		clock->second = clamp_field(number, 0, 59);
 		break;
-	case REG_MINUTES:
+	case RTC_MINUTES:
 		clock->minute = clamp_field(number, 0, 59);
 		break;
-	case REG_HOURS:
+	case RTC_HOURS:
 		clock->hour = vrtc_decode_hour(rtc, value);
 		break;
-	case REG_WEEKDAY:
+	case RTC_WEEKDAY:
 		clock->weekday = clamp_field(number, 1, DAYS_PER_WEEK);
 		break;
-	case REG_DAY:
+	case RTC_DAY:
 		/* Up to 31 whatever the month: the month may be written next. */
 		clock->day = clamp_field(number, 1, 31);
 		break;
-	case REG_MONTH:
+	case RTC_MONTH:
 		clock->month = clamp_field(number, 1, 12);
 		break;
-	case REG_YEAR:
+	case RTC_YEAR:
 		clock->year = (uint16_t)(clock->year / 100U * 100U + clamp_field(number, 0, 99));
 		break;
 	default:
@@ -473,35 +439,35 @@ static void vrtc_write_time(struct vrtc *rtc, uint8_t value)
 /** A guest OUT to @port at TSC time @now (ignored for other ports). */
 void vrtc_port_write(struct vrtc *rtc, uint16_t port, uint8_t value, uint64_t now)
 {
-	if (port == VRTC_INDEX_PORT) {
-		rtc->index = value & INDEX_MASK;
-		rtc->nmi_masked = (value & INDEX_NMI_MASK) != 0;
+	if (port == CMOS_INDEX_PORT) {
+		rtc->index = value & CMOS_INDEX_MASK;
+		rtc->nmi_masked = (value & CMOS_INDEX_NMI_MASK) != 0;
 		return;
 	}
-	if (port != VRTC_DATA_PORT) {
+	if (port != CMOS_DATA_PORT) {
 		return;
 	}
 	vrtc_sync(rtc, now);
 	switch (rtc->index) {
-	case REG_SECONDS:
-	case REG_MINUTES:
-	case REG_HOURS:
-	case REG_WEEKDAY:
-	case REG_DAY:
-	case REG_MONTH:
-	case REG_YEAR:
-	case REG_CENTURY:
+	case RTC_SECONDS:
+	case RTC_MINUTES:
+	case RTC_HOURS:
+	case RTC_WEEKDAY:
+	case RTC_DAY:
+	case RTC_MONTH:
+	case RTC_YEAR:
+	case RTC_CENTURY:
 		vrtc_write_time(rtc, value);
 		break;
-	case REG_A:
+	case RTC_REG_A:
 		vrtc_write_a(rtc, value, now);
 		break;
-	case REG_B:
+	case RTC_REG_B:
 		/* "UIE is cleared when SET is written to 1." */
-		rtc->cmos[REG_B] = (value & B_SET) != 0 ? (uint8_t)(value & ~B_UIE) : value;
+		rtc->cmos[RTC_REG_B] = (value & RTC_B_SET) != 0 ? (uint8_t)(value & ~RTC_B_UIE) : value;
 		break;
-	case REG_C:
-	case REG_D:
+	case RTC_REG_C:
+	case RTC_REG_D:
 		break; /* read-only */
 	default:
 		rtc->cmos[rtc->index] = value;

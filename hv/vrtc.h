@@ -37,11 +37,9 @@
 #ifndef TESSERA_HV_VRTC_H
 #define TESSERA_HV_VRTC_H
 
+#include "arch/x86/cmos.h"
 #include "hv/types.h"
 
-#define VRTC_INDEX_PORT 0x70
-#define VRTC_DATA_PORT  0x71
-#define VRTC_CMOS_SIZE  128
 #define VRTC_YEAR_MAX   9999
 
 /** A calendar date and time of day, all fields binary. */
@@ -64,7 +62,7 @@ struct vrtc {
 	uint8_t flags;           /* register C's PF, AF, UF since it was last read */
 	uint8_t index;
 	bool nmi_masked;
-	uint8_t cmos[VRTC_CMOS_SIZE]; /* registers A, B, the alarms and RAM */
+	uint8_t cmos[CMOS_SIZE]; /* registers A, B, the alarms and RAM */
 };
 
 /**

@@ -1,7 +1,6 @@
 /*
- * Reading the machine's RTC (see rtc_read.h). The register numbers and bits
- * are the MC146818 data sheet's; the century byte at 0x32 is the PC/AT
- * BIOS convention that the FADT's CENTURY field usually names.
+ * Reading the machine's RTC (see rtc_read.h), with the MC146818 registers
+ * and the PC/AT century byte of arch/x86/cmos.h.
  *
  * A read is only trusted between updates: the clock's bytes change during
  * the update cycle, which register A's UIP announces 244 us ahead. So the
@@ -9,26 +8,9 @@
  * passes agree.
  */
 #include "arch/x86/rtc_read.h"
+#include "arch/x86/cmos.h"
 #include "arch/x86/cpu.h"
 #include "hv/sched.h"
-
-#define RTC_INDEX_PORT 0x70
-#define RTC_DATA_PORT  0x71
-
-#define RTC_SECONDS 0x00
-#define RTC_MINUTES 0x02
-#define RTC_HOURS   0x04
-#define RTC_DAY     0x07
-#define RTC_MONTH   0x08
-#define RTC_YEAR    0x09
-#define RTC_REG_A   0x0a
-#define RTC_REG_B   0x0b
-#define RTC_CENTURY 0x32
-
-#define RTC_A_UIP        0x80
-#define RTC_B_DM_BINARY  0x04
-#define RTC_B_24_HOUR    0x02
-#define RTC_HOUR_PM      0x80
 
 /* An update cycle lasts under 2 ms; wait at most this long for UIP to clear. */
 #define RTC_UIP_WAIT_MS 10
@@ -42,8 +24,8 @@ struct rtc_raw {
 /** Reads CMOS register @index (NMIs left enabled: bit 7 of the index clear). */
 static uint8_t rtc_read_register(uint8_t index)
 {
-	cpu_outb(RTC_INDEX_PORT, index);
-	return cpu_inb(RTC_DATA_PORT);
+	cpu_outb(CMOS_INDEX_PORT, index);
+	return cpu_inb(CMOS_DATA_PORT);
 }
 
 /** Waits, boundedly, until no update cycle is announced. */

@@ -50,20 +50,31 @@ extern uint64_t guest_entry_tsc;
 /** Each guest's own code; start.S stops the partition with its result. */
 int guest_main(void);
 
-/** Reads one byte from an I/O port. */
-static inline uint8_t port_read8(uint16_t port)
-{
-	uint8_t value;
+/*
+ * Port I/O of each width: port_read8(), port_read16() and port_read32() are
+ * IN, port_write8(), port_write16() and port_write32() are OUT. The "a"
+ * constraint makes the operand AL, AX or EAX by its type, and the assembler
+ * takes the width of IN and OUT from that register.
+ */
+#define DEFINE_PORT_IO(bits)                                                     \
+	static inline uint##bits##_t port_read##bits(uint16_t port)              \
+	{                                                                        \
+		uint##bits##_t value;                                            \
+                                                                                 \
+		__asm__ volatile("in %1, %0" : "=a"(value) : "Nd"(port));        \
+		return value;                                                    \
+	}                                                                        \
+                                                                                 \
+	static inline void port_write##bits(uint16_t port, uint##bits##_t value) \
+	{                                                                        \
+		__asm__ volatile("out %0, %1" : : "a"(value), "Nd"(port));       \
+	}
 
-	__asm__ volatile("inb %1, %0" : "=a"(value) : "Nd"(port));
-	return value;
-}
+DEFINE_PORT_IO(8)
+DEFINE_PORT_IO(16)
+DEFINE_PORT_IO(32)
 
-/** Writes one byte to an I/O port. */
-static inline void port_write8(uint16_t port, uint8_t value)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(value), "Nd"(port));
-}
+#undef DEFINE_PORT_IO
 
 /**
  * Runs CPUID for a leaf (sub-leaf 0). Volatile: under Tessera the leaves

@@ -11,23 +11,15 @@
  * failed (0: all passed). HLT is left out: with interrupts off it stops the
  * partition, and this one has to stop through its exit code.
  */
+#include "guests/common/check.h"
+#include "guests/common/descriptors.h"
 #include "guests/common/guest.h"
 
-/* This guest's GDT: flat 4 GiB ring-0 code and data, as Tessera set up. */
-#define SELECTOR_CODE     0x08
-#define SELECTOR_DATA     0x10
-#define SELECTOR_PAST_GDT 0x18 /* one past the last entry: loading it is #GP(0x18) */
-#define GDT_FLAT_CODE     0x00cf9a000000ffffULL
-#define GDT_FLAT_DATA     0x00cf92000000ffffULL
-#define IDT_VECTORS       32
-#define GATE_INTERRUPT_32 0x8e /* present, DPL 0, 32-bit interrupt gate */
+#define IDT_VECTORS 32 /* the exceptions: vectors.S has a handler for each */
 
 #define VECTOR_UD 6
 #define VECTOR_GP 13
 #define NO_VECTOR 0xffffffffU
-
-/* Exit code when an exception nobody armed for arrives (the run stops there). */
-#define EXIT_UNEXPECTED_EXCEPTION 255
 
 /* CPUID bits and leaves (SDM Vol. 2A, CPUID). */
 #define CPUID_1_ECX_MONITOR    3
@@ -136,34 +128,15 @@ NORETURN void exception_unexpected(void);
 	"2:\t" insn "\n"                           \
 	"1:\tmovl $0, exception_resume_eip\n\t"
 
-/** The operand of LGDT and LIDT in 32-bit mode. */
-struct descriptor_table_register {
-	uint16_t limit;
-	uint32_t base;
-} PACKED;
-
-/** One 32-bit IDT gate (SDM Vol. 3A, 6.11). */
-struct idt_gate {
-	uint16_t offset_low;
-	uint16_t selector;
-	uint8_t zero;
-	uint8_t type_attributes;
-	uint16_t offset_high;
-} PACKED;
-
 /** Registers a string instruction leaves behind: ESI or EDI, and ECX. */
 struct string_io_result {
 	uint32_t pointer;
 	uint32_t count;
 };
 
-/* Not const: the CPU sets the accessed bits when a segment is loaded. */
-static uint64_t gdt[3] ALIGNED(8) = { 0, GDT_FLAT_CODE, GDT_FLAT_DATA };
 static struct idt_gate idt[IDT_VECTORS] ALIGNED(8);
 static uint8_t io_buffer[STRING_IO_BATCH_TEST + 2 * GUARD_BYTES];
 static uint64_t vmx_operand[2]; /* memory operand for the VMX instructions */
-static uint32_t checks_passed;
-static uint32_t checks_failed;
 
 /* ---------------------------------------------------------------------- */
 /* Reporting                                                              */
@@ -220,56 +193,6 @@ void exception_unexpected(void)
 	guest_stop(EXIT_UNEXPECTED_EXCEPTION);
 }
 
-/** Counts and prints a passed check. */
-static void pass(const char *what)
-{
-	checks_passed++;
-	guest_printf("ok: %s\n", what);
-}
-
-/** Counts a failed check and prints the start of its line; the caller ends it. */
-static void fail(const char *what)
-{
-	checks_failed++;
-	guest_printf("FAILED: %s: ", what);
-}
-
-/** Checks a 64-bit value. */
-static void check_u64(const char *what, uint64_t got, uint64_t expected)
-{
-	if (got == expected) {
-		pass(what);
-		return;
-	}
-	fail(what);
-	guest_printf("expected 0x%llx, got 0x%llx\n", (unsigned long long)expected,
-		     (unsigned long long)got);
-}
-
-/** Checks a 32-bit value. */
-static void check_u32(const char *what, uint32_t got, uint32_t expected)
-{
-	check_u64(what, got, expected);
-}
-
-/** Checks a single bit of a register. */
-static void check_bit(const char *what, uint32_t reg, unsigned int bit, uint32_t expected)
-{
-	check_u32(what, (reg >> bit) & 1, expected);
-}
-
-/** Checks that @got lies in [@low, @high]. */
-static void check_within(const char *what, uint64_t got, uint64_t low, uint64_t high)
-{
-	if (got >= low && got <= high) {
-		pass(what);
-		return;
-	}
-	fail(what);
-	guest_printf("expected 0x%llx to 0x%llx, got 0x%llx\n", (unsigned long long)low,
-		     (unsigned long long)high, (unsigned long long)got);
-}
-
 /**
  * Part of a check that prints nothing when it holds: a refused write must
  * leave the old value. Only a change is reported (as a failure of @what).
@@ -279,7 +202,7 @@ static void expect_kept(const char *what, uint64_t got, uint64_t before)
 	if (got == before) {
 		return;
 	}
-	fail(what);
+	check_fail(what);
 	guest_printf("expected the old value 0x%llx kept, got 0x%llx\n",
 		     (unsigned long long)before, (unsigned long long)got);
 }
@@ -291,7 +214,7 @@ static void check_probed_u64(const char *what, uint64_t got, uint64_t expected)
 		check_u64(what, got, expected);
 		return;
 	}
-	fail(what);
+	check_fail(what);
 	guest_printf("expected 0x%llx, got ", (unsigned long long)expected);
 	print_recorded_exception();
 	guest_printf("\n");
@@ -301,10 +224,10 @@ static void check_probed_u64(const char *what, uint64_t got, uint64_t expected)
 static void check_no_exception(const char *what)
 {
 	if (exception_count == 0) {
-		pass(what);
+		check_pass(what);
 		return;
 	}
-	fail(what);
+	check_fail(what);
 	guest_printf("expected no exception, got ");
 	print_recorded_exception();
 	guest_printf("\n");
@@ -319,10 +242,10 @@ static void check_exception(const char *what, uint32_t vector, uint32_t error_co
 {
 	if (exception_count == 1 && exception_vector == vector &&
 	    exception_error_code == error_code && exception_eip == exception_expected_eip) {
-		pass(what);
+		check_pass(what);
 		return;
 	}
-	fail(what);
+	check_fail(what);
 	guest_printf("expected ");
 	print_exception(vector, error_code, exception_expected_eip);
 	guest_printf(", got ");
@@ -331,39 +254,8 @@ static void check_exception(const char *what, uint32_t vector, uint32_t error_co
 }
 
 /* ---------------------------------------------------------------------- */
-/* Descriptor tables                                                      */
+/* The guest's own exception handlers                                     */
 /* ---------------------------------------------------------------------- */
-
-/** Loads this guest's GDT and reloads every segment register from it. */
-static void load_gdt(void)
-{
-	struct descriptor_table_register gdtr = { sizeof(gdt) - 1, (uint32_t)(uintptr_t)gdt };
-
-	/* CS changes only through a far jump; the data selectors through AX. */
-	__asm__ volatile("lgdt %0\n\t"
-			 "ljmp %1, $1f\n"
-			 "1:\tmovw %2, %%ax\n\t"
-			 "movw %%ax, %%ds\n\t"
-			 "movw %%ax, %%es\n\t"
-			 "movw %%ax, %%fs\n\t"
-			 "movw %%ax, %%gs\n\t"
-			 "movw %%ax, %%ss"
-			 : : "m"(gdtr), "i"(SELECTOR_CODE), "i"(SELECTOR_DATA) : "eax", "memory");
-}
-
-/** Fills the IDT with the handlers of vectors.S and loads it. */
-static void load_idt(void)
-{
-	struct descriptor_table_register idtr = { sizeof(idt) - 1, (uint32_t)(uintptr_t)idt };
-
-	for (uint32_t i = 0; i < IDT_VECTORS; i++) {
-		uint32_t handler = exception_stubs[i];
-
-		idt[i] = (struct idt_gate){ (uint16_t)handler, SELECTOR_CODE, 0, GATE_INTERRUPT_32,
-					    (uint16_t)(handler >> 16) };
-	}
-	__asm__ volatile("lidt %0" : : "m"(idtr) : "memory");
-}
 
 /**
  * The handlers themselves, with exceptions the CPU raises without Tessera:
@@ -402,10 +294,10 @@ static void check_cpuid_leaf(const char *what, uint32_t leaf, uint32_t subleaf,
 
 	if (got.eax == expected.eax && got.ebx == expected.ebx && got.ecx == expected.ecx &&
 	    got.edx == expected.edx) {
-		pass(what);
+		check_pass(what);
 		return;
 	}
-	fail(what);
+	check_fail(what);
 	guest_printf("expected eax=0x%x ebx=0x%x ecx=0x%x edx=0x%x, got eax=0x%x ebx=0x%x "
 		     "ecx=0x%x edx=0x%x\n", expected.eax, expected.ebx, expected.ecx, expected.edx,
 		     got.eax, got.ebx, got.ecx, got.edx);
@@ -570,7 +462,7 @@ static void check_guest_msrs(void)
 /** Checks that the TSC moved by @step, plus the time taken (at most TSC_SLACK). */
 static void check_tsc_moved(const char *what, uint64_t before, uint64_t after, uint64_t step)
 {
-	check_within(what, after - before, step, step + TSC_SLACK);
+	check_within_hex(what, after - before, step, step + TSC_SLACK);
 }
 
 /** TSC_ADJUST: a write moves the TSC by the difference, and reads back. */
@@ -600,7 +492,7 @@ static void check_tsc_msr(void)
 	uint64_t after = rdtsc();
 	uint64_t adjust;
 
-	check_within("RDMSR IA32_TSC lies between two RDTSCs", msr, before, after);
+	check_within_hex("RDMSR IA32_TSC lies between two RDTSCs", msr, before, after);
 	before = rdtsc();
 	probe_wrmsr(MSR_TSC, before + TSC_WRITE_STEP);
 	after = rdtsc();
@@ -608,7 +500,7 @@ static void check_tsc_msr(void)
 	check_tsc_moved("RDTSC follows a WRMSR IA32_TSC", before, after, TSC_WRITE_STEP);
 	adjust = probe_rdmsr(MSR_TSC_ADJUST);
 	/* TSC_ADJUST moved by what was written less the time the write took. */
-	check_within("IA32_TSC_ADJUST followed the TSC write", adjust,
+	check_within_hex("IA32_TSC_ADJUST followed the TSC write", adjust,
 		     TSC_WRITE_STEP - TSC_SLACK, TSC_WRITE_STEP);
 	probe_wrmsr(MSR_TSC_ADJUST, 0);
 	check_no_exception("IA32_TSC_ADJUST back to 0");
@@ -643,39 +535,18 @@ static uint32_t in16(uint16_t port, uint32_t eax)
 	return eax;
 }
 
-/** IN of a dword. */
-static uint32_t in32(uint16_t port)
-{
-	uint32_t eax;
-
-	__asm__ volatile("inl %1, %%eax" : "=a"(eax) : "Nd"(port));
-	return eax;
-}
-
-/** OUT of a word. */
-static void out16(uint16_t port, uint16_t value)
-{
-	__asm__ volatile("outw %%ax, %1" : : "a"(value), "Nd"(port));
-}
-
-/** OUT of a dword. */
-static void out32(uint16_t port, uint32_t value)
-{
-	__asm__ volatile("outl %%eax, %1" : : "a"(value), "Nd"(port));
-}
-
 /** The UART's scratch register keeps a byte; wider accesses reach the ports after it. */
 static void check_uart_ports(void)
 {
 	port_write8(UART_SCR, SCRATCH_VALUE);
 	check_u32("OUT/IN byte: UART scratch 0x3ff keeps 0x5a", in8(UART_SCR, 0), SCRATCH_VALUE);
 	/* Each byte of a wide access is its own port: 0x400 and up are unclaimed. */
-	out16(UART_SCR, 0x12a5);
+	port_write16(UART_SCR, 0x12a5);
 	check_u32("OUT/IN word at 0x3ff: scratch byte, then an unclaimed 0xff",
 		  in16(UART_SCR, 0), 0xffa5);
-	out32(UART_SCR, 0x1234563c);
+	port_write32(UART_SCR, 0x1234563c);
 	check_u32("OUT/IN dword at 0x3ff: scratch byte, then unclaimed 0xffffff",
-		  in32(UART_SCR), 0xffffff3c);
+		  port_read32(UART_SCR), 0xffffff3c);
 	check_u32("UART LSR (0x3fd) reads 0x60", in8(UART_LSR, 0), UART_LSR_IDLE);
 }
 
@@ -683,13 +554,13 @@ static void check_uart_ports(void)
 static void check_unclaimed_port(void)
 {
 	port_write8(PORT_UNCLAIMED, 0);
-	out16(PORT_UNCLAIMED, 0);
-	out32(PORT_UNCLAIMED, 0);
+	port_write16(PORT_UNCLAIMED, 0);
+	port_write32(PORT_UNCLAIMED, 0);
 	check_u32("IN byte of an unclaimed port is 0xff, EAX[31:8] kept",
 		  in8(PORT_UNCLAIMED, 0x12345600), 0x123456ff);
 	check_u32("IN word of an unclaimed port is 0xffff, EAX[31:16] kept",
 		  in16(PORT_UNCLAIMED, 0x12340000), 0x1234ffff);
-	check_u32("IN dword of an unclaimed port is 0xffffffff", in32(PORT_UNCLAIMED),
+	check_u32("IN dword of an unclaimed port is 0xffffffff", port_read32(PORT_UNCLAIMED),
 		  0xffffffffU);
 }
 
@@ -757,10 +628,10 @@ static void check_string_in(const char *what, uint32_t length, struct string_io_
 
 	if (filled == length && guards == 2 * GUARD_BYTES && got.count == expected_ecx &&
 	    got.pointer == expected_edi) {
-		pass(what);
+		check_pass(what);
 		return;
 	}
-	fail(what);
+	check_fail(what);
 	guest_printf("expected %u bytes of 0xff, %u guard bytes of 0, ECX 0x%x, EDI 0x%x, "
 		     "got %u, %u, 0x%x, 0x%x\n", length, 2 * GUARD_BYTES, expected_ecx,
 		     expected_edi, filled, guards, got.count, got.pointer);
@@ -1188,8 +1059,8 @@ static void check_misc_instructions(void)
 /** Runs every group of checks; the exit code is the number that failed. */
 int guest_main(void)
 {
-	load_gdt();
-	load_idt();
+	load_flat_gdt();
+	load_idt_from_table(idt, exception_stubs, IDT_VECTORS);
 	guest_printf("checking every VM exit Tessera handles\n");
 	check_handlers();
 	check_cpuid_features();
@@ -1201,10 +1072,5 @@ int guest_main(void)
 	check_misc_instructions();
 	check_vmx_instructions();
 	check_monitor_mwait();
-	if (checks_failed != 0) {
-		guest_printf("%u of %u checks FAILED\n", checks_failed, checks_passed + checks_failed);
-		return (int)MIN(checks_failed, 254U);
-	}
-	guest_printf("all %u checks passed\n", checks_passed);
-	return 0;
+	return check_summary();
 }

@@ -24,23 +24,15 @@
  * failed (0: all passed). The guest only halts with interrupts enabled:
  * Tessera stops a partition that halts with IF=0.
  */
+#include "guests/common/check.h"
+#include "guests/common/descriptors.h"
 #include "guests/common/guest.h"
-
-/* This guest's GDT: flat 4 GiB ring-0 code and data, as Tessera set up. */
-#define SELECTOR_CODE     0x08
-#define SELECTOR_DATA     0x10
-#define GDT_FLAT_CODE     0x00cf9a000000ffffULL
-#define GDT_FLAT_DATA     0x00cf92000000ffffULL
-#define IDT_VECTORS       256
-#define GATE_INTERRUPT_32 0x8e /* present, DPL 0, 32-bit interrupt gate: IF=0 in handlers */
-#define STUB_SIZE         16   /* one handler every 16 bytes (vectors.S) */
+#include "guests/common/interrupt_stubs.h"
 
 #define VECTOR_NMI       2
 #define VECTOR_GP        13
-#define FIRST_EXTERNAL   32
 #define EVENT_DONE       0x100 /* logged after the EOI, just before the IRET */
 #define EVENT_LOG_MAX    32
-#define EXIT_UNEXPECTED_EXCEPTION 255
 
 /* The vectors the checks use; the class (bits 7:4) decides priority. */
 #define VEC_TIMER    0x40
@@ -142,38 +134,8 @@
 #define SETTLE_TICKS     20000U  /* how long "nothing more arrives" is watched */
 #define LONG_HALT_MS     10U
 
-/** The operand of LGDT and LIDT in 32-bit mode. */
-struct descriptor_table_register {
-	uint16_t limit;
-	uint32_t base;
-} PACKED;
-
-/** One 32-bit IDT gate (SDM Vol. 3A, 6.11). */
-struct idt_gate {
-	uint16_t offset_low;
-	uint16_t selector;
-	uint8_t zero;
-	uint8_t type_attributes;
-	uint16_t offset_high;
-} PACKED;
-
-/**
- * The part of the stack interrupt_common (vectors.S) passes: what the stub
- * pushed, then the CPU's frame (CS and EFLAGS follow EIP; no check needs them).
- */
-struct interrupt_frame {
-	uint32_t vector;
-	uint32_t error_code;
-	uint32_t eip;
-};
-
 /** What a check may do inside a handler, before its EOI (interrupts still off). */
 typedef void (*interrupt_hook_fn)(uint32_t vector);
-
-/* vectors.S: the 256 handlers, STUB_SIZE bytes apart. */
-extern const uint8_t interrupt_stubs[];
-
-void interrupt_dispatch(struct interrupt_frame *frame);
 
 /*
  * The PROBE record (see PROBE); global because the asm names them. The
@@ -198,11 +160,7 @@ static volatile uint32_t hook_events_seen;
 static volatile uint32_t hook_register;
 static volatile uint32_t hook_register2;
 
-/* Not const: the CPU sets the accessed bits when a segment is loaded. */
-static uint64_t gdt[3] ALIGNED(8) = { 0, GDT_FLAT_CODE, GDT_FLAT_DATA };
-static struct idt_gate idt[IDT_VECTORS] ALIGNED(8);
-static uint32_t checks_passed;
-static uint32_t checks_failed;
+static struct idt_gate idt[INTERRUPT_VECTORS] ALIGNED(8);
 static uint32_t timer_khz;
 
 /*
@@ -218,56 +176,6 @@ static uint32_t timer_khz;
 /* ---------------------------------------------------------------------- */
 /* Reporting                                                              */
 /* ---------------------------------------------------------------------- */
-
-/** Counts and prints a passed check. */
-static void pass(const char *what)
-{
-	checks_passed++;
-	guest_printf("ok: %s\n", what);
-}
-
-/** Counts a failed check and prints the start of its line; the caller ends it. */
-static void fail(const char *what)
-{
-	checks_failed++;
-	guest_printf("FAILED: %s: ", what);
-}
-
-/** Checks a 64-bit value. */
-static void check_u64(const char *what, uint64_t got, uint64_t expected)
-{
-	if (got == expected) {
-		pass(what);
-		return;
-	}
-	fail(what);
-	guest_printf("expected 0x%llx, got 0x%llx\n", (unsigned long long)expected,
-		     (unsigned long long)got);
-}
-
-/** Checks a 32-bit value. */
-static void check_u32(const char *what, uint32_t got, uint32_t expected)
-{
-	check_u64(what, got, expected);
-}
-
-/** Checks a single bit of a register. */
-static void check_bit(const char *what, uint32_t reg, unsigned int bit, uint32_t expected)
-{
-	check_u32(what, (reg >> bit) & 1, expected);
-}
-
-/** Checks that @got lies in [@low, @high] (decimal: these are counts and ticks). */
-static void check_within(const char *what, uint64_t got, uint64_t low, uint64_t high)
-{
-	if (got >= low && got <= high) {
-		pass(what);
-		return;
-	}
-	fail(what);
-	guest_printf("expected %llu to %llu, got %llu\n", (unsigned long long)low,
-		     (unsigned long long)high, (unsigned long long)got);
-}
 
 /** Prints a list of logged events as "[0x52 0x152 ...]". */
 static void print_events(const volatile uint32_t *events, uint32_t count)
@@ -288,10 +196,10 @@ static void check_events(const char *what, const uint32_t *expected, uint32_t co
 		same = event_log[i] == expected[i];
 	}
 	if (same) {
-		pass(what);
+		check_pass(what);
 		return;
 	}
-	fail(what);
+	check_fail(what);
 	guest_printf("expected ");
 	print_events(expected, count);
 	guest_printf(", got ");
@@ -303,10 +211,10 @@ static void check_events(const char *what, const uint32_t *expected, uint32_t co
 static void check_gp(const char *what)
 {
 	if (probe_fault_count == 1 && probe_fault_vector == VECTOR_GP && probe_fault_error == 0) {
-		pass(what);
+		check_pass(what);
 		return;
 	}
-	fail(what);
+	check_fail(what);
 	if (probe_fault_count == 0) {
 		guest_printf("expected #GP(0), got no exception\n");
 		return;
@@ -322,45 +230,14 @@ static void check_probed(const char *what, uint64_t got, uint64_t expected)
 		check_u64(what, got, expected);
 		return;
 	}
-	fail(what);
+	check_fail(what);
 	guest_printf("expected 0x%llx, got exception vector %u\n", (unsigned long long)expected,
 		     probe_fault_vector);
 }
 
 /* ---------------------------------------------------------------------- */
-/* Descriptor tables and the handlers                                     */
+/* MSRs, the APIC and the handlers                                        */
 /* ---------------------------------------------------------------------- */
-
-/** Loads this guest's GDT and reloads every segment register from it. */
-static void load_gdt(void)
-{
-	struct descriptor_table_register gdtr = { sizeof(gdt) - 1, (uint32_t)(uintptr_t)gdt };
-
-	/* CS changes only through a far jump; the data selectors through AX. */
-	__asm__ volatile("lgdt %0\n\t"
-			 "ljmp %1, $1f\n"
-			 "1:\tmovw %2, %%ax\n\t"
-			 "movw %%ax, %%ds\n\t"
-			 "movw %%ax, %%es\n\t"
-			 "movw %%ax, %%fs\n\t"
-			 "movw %%ax, %%gs\n\t"
-			 "movw %%ax, %%ss"
-			 : : "m"(gdtr), "i"(SELECTOR_CODE), "i"(SELECTOR_DATA) : "eax", "memory");
-}
-
-/** Points every IDT gate at its stub in vectors.S and loads the IDT. */
-static void load_idt(void)
-{
-	struct descriptor_table_register idtr = { sizeof(idt) - 1, (uint32_t)(uintptr_t)idt };
-
-	for (uint32_t i = 0; i < IDT_VECTORS; i++) {
-		uint32_t handler = (uint32_t)(uintptr_t)&interrupt_stubs[(size_t)i * STUB_SIZE];
-
-		idt[i] = (struct idt_gate){ (uint16_t)handler, SELECTOR_CODE, 0, GATE_INTERRUPT_32,
-					    (uint16_t)(handler >> 16) };
-	}
-	__asm__ volatile("lidt %0" : : "m"(idtr) : "memory");
-}
 
 /** RDMSR without a probe: for MSRs that cannot fault here. */
 static uint64_t rdmsr(uint32_t msr)
@@ -441,10 +318,7 @@ static uint32_t apic_vector_bit(uint32_t base, uint32_t vector)
 static void exception_taken(struct interrupt_frame *frame)
 {
 	if (probe_resume_eip == 0) {
-		checks_failed++;
-		guest_printf("FAILED: unexpected exception: expected none, got vector %u error code "
-			     "0x%x at 0x%x\n", frame->vector, frame->error_code, frame->eip);
-		guest_stop(EXIT_UNEXPECTED_EXCEPTION);
+		check_fail_unexpected_exception(frame->vector, frame->error_code, frame->eip);
 	}
 	probe_fault_count++;
 	probe_fault_vector = frame->vector;
@@ -1473,8 +1347,8 @@ static void check_long_halt(void)
 /** Runs every group of checks; the exit code is the number that failed. */
 int guest_main(void)
 {
-	load_gdt();
-	load_idt();
+	load_flat_gdt();
+	load_idt_from_stubs(idt, interrupt_stubs, INTERRUPT_STUB_SIZE, INTERRUPT_VECTORS);
 	guest_printf("checking the virtual local APIC and event injection\n");
 	check_reset_state();
 	check_cpuid();
@@ -1496,10 +1370,5 @@ int guest_main(void)
 	check_nmi_after_exception();
 	check_x2apic();
 	check_long_halt();
-	if (checks_failed != 0) {
-		guest_printf("%u of %u checks FAILED\n", checks_failed, checks_passed + checks_failed);
-		return (int)MIN(checks_failed, 254U);
-	}
-	guest_printf("all %u checks passed\n", checks_passed);
-	return 0;
+	return check_summary();
 }

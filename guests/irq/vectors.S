@@ -1,7 +1,8 @@
 /*
- * The irq guest's handlers for all 256 vectors (irq.c builds the IDT from
- * interrupt_stubs). Every stub is 16 bytes long, so the handler of vector V
- * is at interrupt_stubs + 16 * V and no table of addresses is needed.
+ * The handlers for all 256 vectors of the irq and pcplat guests, each of
+ * which builds its IDT from interrupt_stubs (guests/common/interrupt_stubs.h).
+ * Every stub is 16 bytes long, so the handler of vector V is at
+ * interrupt_stubs + 16 * V and no table of addresses is needed.
  *
  * Each stub brings the frame into one shape (the CPU pushes an error code
  * for exceptions 8, 10-14, 17, 21, 29 and 30 only; the others push a 0 in
@@ -13,14 +14,14 @@
  */
 	.code32
 
-#define STUB_SIZE 16
+#include "guests/common/interrupt_stubs.h"
 
 	.text
-	.balign STUB_SIZE
+	.balign INTERRUPT_STUB_SIZE
 	.globl interrupt_stubs
 interrupt_stubs:
 	.set vector, 0
-	.rept 256
+	.rept INTERRUPT_VECTORS
 0:
 	.if !((vector == 8) || (vector >= 10 && vector <= 14) || (vector == 17) || \
 	      (vector == 21) || (vector == 29) || (vector == 30))
@@ -29,15 +30,15 @@ interrupt_stubs:
 	pushl	$vector
 	jmp	interrupt_common
 	/* Pads the stub to its slot; a stub that outgrew it fails to assemble here. */
-	.org	0b + STUB_SIZE, 0xcc
+	.org	0b + INTERRUPT_STUB_SIZE, 0xcc
 	.set vector, vector + 1
 	.endr
 
 /*
  * Saves EAX..EDI (PUSHAL, 32 bytes) and calls the dispatcher on a
  * 16-byte-aligned stack, as the i386 ABI wants, with a pointer to what lies
- * above them: vector, error code, EIP (struct interrupt_frame in irq.c).
- * EBX, callee-saved, keeps the stack pointer across the call.
+ * above them: vector, error code, EIP (struct interrupt_frame). EBX,
+ * callee-saved, keeps the stack pointer across the call.
  */
 	.type interrupt_common, @function
 interrupt_common:

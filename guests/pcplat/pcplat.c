@@ -22,18 +22,12 @@
  * failure the guest stops with the number of failures instead of powering
  * off.
  */
+#include "arch/x86/cmos.h"
+#include "guests/common/check.h"
+#include "guests/common/descriptors.h"
 #include "guests/common/guest.h"
+#include "guests/common/interrupt_stubs.h"
 #include "hv/acpi_tables.h"
-
-/* This guest's GDT: flat 4 GiB ring-0 code and data. */
-#define SELECTOR_CODE     0x08
-#define SELECTOR_DATA     0x10
-#define GDT_FLAT_CODE     0x00cf9a000000ffffULL
-#define GDT_FLAT_DATA     0x00cf92000000ffffULL
-#define IDT_VECTORS       256
-#define GATE_INTERRUPT_32 0x8e
-#define STUB_SIZE         16 /* guests/irq/vectors.S: one handler every 16 bytes */
-#define FIRST_EXTERNAL    32
 
 /* 8259A ports and commands (8259A data sheet). */
 #define PIC_MASTER_CMD  0x20
@@ -87,24 +81,8 @@
 #define IOAPIC_PIT_PIN    2
 #define RTE_MASKED        0x10000U
 
-/* RTC and CMOS (MC146818, PC/AT CMOS map). */
-#define RTC_INDEX   0x70
-#define RTC_DATA    0x71
-#define RTC_SECONDS 0x00
-#define RTC_MINUTES 0x02
-#define RTC_HOURS   0x04
-#define RTC_DAY     0x07
-#define RTC_MONTH   0x08
-#define RTC_YEAR    0x09
-#define RTC_REG_A   0x0a
-#define RTC_REG_B   0x0b
-#define RTC_CENTURY 0x32
-#define RTC_A_UIP   0x80
-#define RTC_B_BIOS  0x02 /* 24-hour, BCD, no interrupts */
-#define CMOS_BASE_KIB       0x15
-#define CMOS_EXT_KIB        0x17
-#define CMOS_EXT_KIB_2      0x30
-#define CMOS_ABOVE_16M_64K  0x34
+/* RTC register B as a PC BIOS leaves it: 24-hour, BCD, no interrupts. */
+#define RTC_B_BIOS RTC_B_24_HOUR
 
 /* PCI configuration mechanism #1 and the host bridge Tessera shows. */
 #define PCI_CONFIG_ADDRESS 0xcf8
@@ -128,38 +106,8 @@
 #define WINDOW_MS         20U
 #define MIN_TICKS         5U
 #define MAX_TICKS         (WINDOW_MS + 2U)
-#define EXIT_UNEXPECTED_EXCEPTION 255
 
-/** The operand of LGDT and LIDT in 32-bit mode. */
-struct descriptor_table_register {
-	uint16_t limit;
-	uint32_t base;
-} PACKED;
-
-/** One 32-bit IDT gate (SDM Vol. 3A, 6.11). */
-struct idt_gate {
-	uint16_t offset_low;
-	uint16_t selector;
-	uint8_t zero;
-	uint8_t type_attributes;
-	uint16_t offset_high;
-} PACKED;
-
-/** What the stubs of guests/irq/vectors.S pass: vector, error code, then the CPU's EIP. */
-struct interrupt_frame {
-	uint32_t vector;
-	uint32_t error_code;
-	uint32_t eip;
-};
-
-/* guests/irq/vectors.S: the 256 handlers, STUB_SIZE bytes apart. */
-extern const uint8_t interrupt_stubs[];
-
-void interrupt_dispatch(struct interrupt_frame *frame);
-
-/* Not const: the CPU sets the accessed bits when a segment is loaded. */
-static uint64_t gdt[3] ALIGNED(8) = { 0, GDT_FLAT_CODE, GDT_FLAT_DATA };
-static struct idt_gate idt[IDT_VECTORS] ALIGNED(8);
+static struct idt_gate idt[INTERRUPT_VECTORS] ALIGNED(8);
 
 /* Interrupts seen, per source. */
 static volatile uint32_t pic_ticks;
@@ -168,68 +116,7 @@ static volatile uint32_t spurious_count;
 static volatile uint32_t other_vector;
 static volatile bool window_over;
 
-static uint32_t checks_passed;
-static uint32_t checks_failed;
 static uint32_t tsc_khz;
-
-/** Counts and prints a passed check. */
-static void pass(const char *what)
-{
-	checks_passed++;
-	guest_printf("ok: %s\n", what);
-}
-
-/** Checks a 32-bit value. */
-static void check_u32(const char *what, uint32_t got, uint32_t expected)
-{
-	if (got == expected) {
-		pass(what);
-		return;
-	}
-	checks_failed++;
-	guest_printf("FAILED: %s: expected 0x%x, got 0x%x\n", what, expected, got);
-}
-
-/** Checks that @got lies in [@low, @high]. */
-static void check_within(const char *what, uint32_t got, uint32_t low, uint32_t high)
-{
-	if (got >= low && got <= high) {
-		pass(what);
-		return;
-	}
-	checks_failed++;
-	guest_printf("FAILED: %s: expected %u to %u, got %u\n", what, low, high, got);
-}
-
-/** Reads a word from an I/O port. */
-static uint16_t in16(uint16_t port)
-{
-	uint16_t value;
-
-	__asm__ volatile("inw %1, %0" : "=a"(value) : "Nd"(port));
-	return value;
-}
-
-/** Writes a word to an I/O port. */
-static void out16(uint16_t port, uint16_t value)
-{
-	__asm__ volatile("outw %0, %1" : : "a"(value), "Nd"(port));
-}
-
-/** Reads a dword from an I/O port. */
-static uint32_t in32(uint16_t port)
-{
-	uint32_t value;
-
-	__asm__ volatile("inl %1, %0" : "=a"(value) : "Nd"(port));
-	return value;
-}
-
-/** Writes a dword to an I/O port. */
-static void out32(uint16_t port, uint32_t value)
-{
-	__asm__ volatile("outl %0, %1" : : "a"(value), "Nd"(port));
-}
 
 /*
  * Guest-physical accesses go through asm: paging is off, so an address is
@@ -302,38 +189,8 @@ static void ioapic_write(uint32_t index, uint32_t value)
 /** A CMOS byte. */
 static uint8_t cmos_read(uint8_t index)
 {
-	port_write8(RTC_INDEX, index);
-	return port_read8(RTC_DATA);
-}
-
-/** Loads this guest's GDT and reloads every segment register from it. */
-static void load_gdt(void)
-{
-	struct descriptor_table_register gdtr = { sizeof(gdt) - 1, (uint32_t)(uintptr_t)gdt };
-
-	__asm__ volatile("lgdt %0\n\t"
-			 "ljmp %1, $1f\n"
-			 "1:\tmovw %2, %%ax\n\t"
-			 "movw %%ax, %%ds\n\t"
-			 "movw %%ax, %%es\n\t"
-			 "movw %%ax, %%fs\n\t"
-			 "movw %%ax, %%gs\n\t"
-			 "movw %%ax, %%ss"
-			 : : "m"(gdtr), "i"(SELECTOR_CODE), "i"(SELECTOR_DATA) : "eax", "memory");
-}
-
-/** Points every IDT gate at its stub and loads the IDT. */
-static void load_idt(void)
-{
-	struct descriptor_table_register idtr = { sizeof(idt) - 1, (uint32_t)(uintptr_t)idt };
-
-	for (uint32_t i = 0; i < IDT_VECTORS; i++) {
-		uint32_t handler = (uint32_t)(uintptr_t)&interrupt_stubs[(size_t)i * STUB_SIZE];
-
-		idt[i] = (struct idt_gate){ (uint16_t)handler, SELECTOR_CODE, 0, GATE_INTERRUPT_32,
-					    (uint16_t)(handler >> 16) };
-	}
-	__asm__ volatile("lidt %0" : : "m"(idtr) : "memory");
+	port_write8(CMOS_INDEX_PORT, index);
+	return port_read8(CMOS_DATA_PORT);
 }
 
 /**
@@ -364,10 +221,7 @@ void interrupt_dispatch(struct interrupt_frame *frame)
 		break;
 	}
 	if (frame->vector < FIRST_EXTERNAL) {
-		checks_failed++;
-		guest_printf("FAILED: unexpected exception: expected none, got vector %u error code "
-			     "0x%x at 0x%x\n", frame->vector, frame->error_code, frame->eip);
-		guest_stop(EXIT_UNEXPECTED_EXCEPTION);
+		check_fail_unexpected_exception(frame->vector, frame->error_code, frame->eip);
 	}
 	other_vector = frame->vector;
 }
@@ -509,24 +363,27 @@ static void check_cmos_memory(void)
 	memory_kib = info.memory_mib * 1024;
 	above_1m_kib = memory_kib - 640;
 	ram_end_kib = 1024 + above_1m_kib;
-	check_u32("CMOS 0x15/0x16: 640 KiB base memory", cmos_word(CMOS_BASE_KIB), 640);
-	check_u32("CMOS 0x17/0x18: KiB above 1 MiB", cmos_word(CMOS_EXT_KIB), above_1m_kib);
-	check_u32("CMOS 0x30/0x31: KiB above 1 MiB", cmos_word(CMOS_EXT_KIB_2), above_1m_kib);
-	check_u32("CMOS 0x34/0x35: 64 KiB blocks above 16 MiB", cmos_word(CMOS_ABOVE_16M_64K),
+	check_u32("CMOS 0x15/0x16: 640 KiB base memory", cmos_word(CMOS_BASE_MEMORY_KIB), 640);
+	check_u32("CMOS 0x17/0x18: KiB above 1 MiB", cmos_word(CMOS_EXT_MEMORY_KIB),
+		  above_1m_kib);
+	check_u32("CMOS 0x30/0x31: KiB above 1 MiB", cmos_word(CMOS_EXT_MEMORY_KIB_2),
+		  above_1m_kib);
+	check_u32("CMOS 0x34/0x35: 64 KiB blocks above 16 MiB", cmos_word(CMOS_MEMORY_ABOVE_16M),
 		  ram_end_kib > 16384 ? (ram_end_kib - 16384) / 64 : 0);
 }
 
 /** PCI 00:00.0 through configuration mechanism #1: the host bridge. */
 static void check_pci(void)
 {
-	out32(PCI_CONFIG_ADDRESS, PCI_ENABLE);
-	check_u32("PCI CONFIG_ADDRESS reads back 0x80000000", in32(PCI_CONFIG_ADDRESS), PCI_ENABLE);
-	check_u32("PCI 00:00.0 vendor/device reads 8086:29c0", in32(PCI_CONFIG_DATA),
+	port_write32(PCI_CONFIG_ADDRESS, PCI_ENABLE);
+	check_u32("PCI CONFIG_ADDRESS reads back 0x80000000", port_read32(PCI_CONFIG_ADDRESS),
+		  PCI_ENABLE);
+	check_u32("PCI 00:00.0 vendor/device reads 8086:29c0", port_read32(PCI_CONFIG_DATA),
 		  HOST_BRIDGE_ID);
-	check_u32("PCI 00:00.0 device ID as a word at 0xcfe", in16(PCI_CONFIG_DATA + 2),
+	check_u32("PCI 00:00.0 device ID as a word at 0xcfe", port_read16(PCI_CONFIG_DATA + 2),
 		  HOST_BRIDGE_ID >> 16);
-	out32(PCI_CONFIG_ADDRESS, PCI_ENABLE | (1U << 11)); /* device 1 */
-	check_u32("PCI 00:01.0 is absent (all ones)", in32(PCI_CONFIG_DATA), 0xffffffffU);
+	port_write32(PCI_CONFIG_ADDRESS, PCI_ENABLE | (1U << 11)); /* device 1 */
+	check_u32("PCI 00:01.0 is absent (all ones)", port_read32(PCI_CONFIG_DATA), 0xffffffffU);
 }
 
 /** The RSDP in the EBDA's first KiB, by its signature and checksum; 0 if none. */
@@ -594,24 +451,24 @@ static void check_acpi_tables(void)
 /** The PM timer: 24 bits, counting. */
 static void check_pm_timer(void)
 {
-	uint32_t first = in32(ACPI_PM_TMR);
+	uint32_t first = port_read32(ACPI_PM_TMR);
 	uint32_t second;
 
 	for (unsigned int i = 0; i < 1000; i++) {
 		__asm__ volatile("pause");
 	}
-	second = in32(ACPI_PM_TMR);
+	second = port_read32(ACPI_PM_TMR);
 	check_u32("PM timer reads 24 bits", (first | second) >> ACPI_PM_TIMER_BITS, 0);
 	check_u32("PM timer counts", second != first, 1);
-	check_u32("PM1a_CNT reads SCI_EN (always in ACPI mode)", in16(ACPI_PM1A_CNT) & ACPI_SCI_EN,
-		  ACPI_SCI_EN);
+	check_u32("PM1a_CNT reads SCI_EN (always in ACPI mode)",
+		  port_read16(ACPI_PM1A_CNT) & ACPI_SCI_EN, ACPI_SCI_EN);
 }
 
 /** Runs every check, then powers off through ACPI S5, or stops with the failures. */
 int guest_main(void)
 {
-	load_gdt();
-	load_idt();
+	load_flat_gdt();
+	load_idt_from_stubs(idt, interrupt_stubs, INTERRUPT_STUB_SIZE, INTERRUPT_VECTORS);
 	check_pit_through_pic();
 	check_pit_through_ioapic();
 	check_rtc();
@@ -625,7 +482,8 @@ int guest_main(void)
 		return (int)checks_failed;
 	}
 	guest_printf("all %u checks passed; powering off through PM1a_CNT (S5)\n", checks_passed);
-	out16(ACPI_PM1A_CNT, (uint16_t)((ACPI_SLP_TYP_S5 << ACPI_SLP_TYP_SHIFT) | ACPI_SLP_EN));
+	port_write16(ACPI_PM1A_CNT,
+		     (uint16_t)((ACPI_SLP_TYP_S5 << ACPI_SLP_TYP_SHIFT) | ACPI_SLP_EN));
 	guest_printf("FAILED: still running after S5\n");
 	return 1;
 }
