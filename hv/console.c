@@ -81,6 +81,22 @@ void console_write_raw(const char *buf, size_t len)
 	}
 }
 
+/** Takes the console lock (not in panic mode). */
+void console_lock_output(void)
+{
+	if (!console_panic_mode) {
+		spin_lock(&console_lock);
+	}
+}
+
+/** Releases what console_lock_output() took. */
+void console_unlock_output(void)
+{
+	if (!console_panic_mode) {
+		spin_unlock(&console_lock);
+	}
+}
+
 /** True once a panic or a root-mode exception took over the console. */
 bool console_is_panicking(void)
 {

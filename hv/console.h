@@ -50,6 +50,15 @@ void console_write_log(const char *text, size_t len);
 /** Writes bytes as they are (the shell's echo and replies), under the lock. */
 void console_write_raw(const char *buf, size_t len);
 
+/**
+ * Takes the console lock (not in panic mode), for a writer that goes to the
+ * UART beside the sinks (the operator's paced output, hv/operator.c).
+ */
+void console_lock_output(void);
+
+/** Releases what console_lock_output() took. */
+void console_unlock_output(void);
+
 /** From now on, write without taking the lock (a CPU may have died holding it). */
 void console_enter_panic_mode(void);
 

@@ -83,3 +83,60 @@ void console_chunk_poll(struct console_chunk *c, console_chunk_fn emit, void *ct
 	console_chunk_flush(c, was_stale, emit, ctx);
 	c->stale = c->length > 0;
 }
+
+/** A byte as it may reach the operator's terminal; see console_events.h. */
+char console_printable(char c)
+{
+	unsigned char u = (unsigned char)c;
+
+	return (char)((u < 0x20 && u != '\t') || u >= 0x7f ? '?' : u);
+}
+
+/** Adds one byte; returns whether it finished a line. */
+static bool console_line_put(struct console_line *l, char c)
+{
+	if (c == '\n') {
+		/* A line cut at VUART_LINE_MAX was finished already: no empty line. */
+		bool finish = l->length > 0 || !l->wrapped;
+
+		l->wrapped = false;
+		return finish;
+	}
+	if (c == '\r') {
+		return false;
+	}
+	l->wrapped = false;
+	l->text[l->length++] = console_printable(c);
+	if (l->length == VUART_LINE_MAX) {
+		l->wrapped = true;
+		return true;
+	}
+	return false;
+}
+
+/** Adds bytes up to the end of the next line; returns how many it used. */
+size_t console_line_add(struct console_line *l, const char *bytes, size_t length)
+{
+	size_t used = 0;
+
+	if (l->finished) {
+		l->finished = false;
+		l->length = 0;
+	}
+	while (used < length && !l->finished) {
+		l->finished = console_line_put(l, bytes[used++]);
+	}
+	return used;
+}
+
+/** Finishes a partial line, if there is one. */
+bool console_line_flush(struct console_line *l)
+{
+	if (l->finished || l->length == 0) {
+		return false;
+	}
+	l->finished = true;
+	/* As the UART's own flush: the next line starts afresh. */
+	l->wrapped = false;
+	return true;
+}

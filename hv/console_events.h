@@ -6,7 +6,9 @@
  *   reply, in order, so none lands inside a reply or a JSON object;
  * - console chunks: a partition's raw output collected into pieces of up to
  *   CONSOLE_CHUNK_MAX bytes for JSON console events, never cut inside a
- *   UTF-8 character.
+ *   UTF-8 character;
+ * - console lines: a partition's raw output cut into the lines text mode
+ *   shows, by the rules of the partition's UART (hv/vuart.h).
  *
  * Pure data structures: no locking, no output of their own.
  */
@@ -14,6 +16,7 @@
 #define TESSERA_HV_CONSOLE_EVENTS_H
 
 #include "hv/types.h"
+#include "hv/vuart.h"
 
 /* Bytes of one console chunk. */
 #define CONSOLE_CHUNK_MAX 512
@@ -79,5 +82,35 @@ void console_chunk_flush(struct console_chunk *c, bool all, console_chunk_fn emi
  * is kept one poll longer, then sent as it is, since the rest is not coming.
  */
 void console_chunk_poll(struct console_chunk *c, console_chunk_fn emit, void *ctx);
+
+/**
+ * A byte as it may reach the operator's terminal: C0 controls but tab, DEL
+ * and every byte >= 0x80 (which includes the C1 controls, raw or UTF-8
+ * encoded, that some terminals obey) become '?', so a guest cannot drive
+ * the terminal.
+ */
+char console_printable(char c);
+
+/**
+ * A line of a partition's output being assembled: "\r" is dropped, each
+ * byte made printable, and a line is cut at VUART_LINE_MAX bytes (the
+ * newline that follows such a line adds no empty one).
+ */
+struct console_line {
+	char text[VUART_LINE_MAX];
+	size_t length;
+	bool wrapped;   /* the last line was cut at VUART_LINE_MAX */
+	bool finished;  /* text holds a whole line, not yet taken */
+};
+
+/**
+ * Adds bytes up to the end of the next line; returns how many it used.
+ * When a line is finished, @l->finished is set and @l->text holds it until
+ * the next call, which starts a new line.
+ */
+size_t console_line_add(struct console_line *l, const char *bytes, size_t length);
+
+/** Finishes a partial line, if there is one (its output stopped); true if so. */
+bool console_line_flush(struct console_line *l);
 
 #endif /* TESSERA_HV_CONSOLE_EVENTS_H */

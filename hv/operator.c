@@ -10,10 +10,20 @@
  * stops a partition, ...) waits in a small queue and follows the command's
  * reply, so no event lands inside a reply or a JSON object.
  *
- * JSON console events carry the partition's bytes as transmitted: the
- * partition's UART tap collects them per partition into chunks, sent when a
- * chunk fills or at the next poll (about every millisecond), never cut
- * inside a UTF-8 character. In text mode the UART's own lines are shown.
+ * Partitions' output is paced by the line (issue #6): each partition's UART
+ * tap keeps every transmitted byte in that partition's stream, a ring as
+ * large as its console_buffer, and the console reads the streams with a
+ * cursor each, round-robin, one line (text mode), chunk (JSON mode) or
+ * piece of raw bytes (attached) at a time, only as fast as the UART's bulk
+ * queue drains. Tessera's own output (the shell, log lines, events) goes
+ * to the UART's urgent queue, ahead of partitions' output at the next line
+ * boundary. A partition that writes faster than the line carries loses
+ * only what its ring could not keep, and a log line says how much.
+ *
+ * JSON console events carry the partition's bytes as transmitted, in
+ * chunks of up to CONSOLE_CHUNK_MAX bytes, never cut inside a UTF-8
+ * character (a character's start waits one poll for its rest). In text
+ * mode the lines are cut by the UART's rules (console_line_add()).
  */
 #include "hv/operator.h"
 #include "hv/exit_cache.h"
@@ -29,6 +39,7 @@
 #include "hv/log.h"
 #include "hv/partition.h"
 #include "hv/percpu.h"
+#include "hv/phys.h"
 #include "hv/sched.h"
 #include "hv/shell.h"
 #include "hv/spinlock.h"
@@ -37,7 +48,25 @@
 #define OPERATOR_POLL_MAX 64     /* bytes per poll: a paste cannot starve the guests */
 /* Output must pause this long before the prompt is shown again (typing shows it at once). */
 #define OPERATOR_PROMPT_QUIET_MS 100
+/* The console stays on the fast tick this long after a keystroke. */
+#define OPERATOR_ACTIVE_MS 1000
 #define OPERATOR_NOBODY (-1)
+/*
+ * Partition output kept queued for the line: below this, the next unit is
+ * fed. About a line: more than the pump hands the UART per poll (a FIFO,
+ * 16 bytes), so the line does not idle between polls, and little enough
+ * that partitions' lines and Tessera's own go out close to the order in
+ * which they were written.
+ */
+#define OPERATOR_BULK_TARGET 128
+/* One unit of output as staged: a JSON event of CONSOLE_CHUNK_MAX bytes each escaped. */
+#define OPERATOR_UNIT_MAX ((size_t)4096)
+/* Raw bytes taken from a partition's stream at a time. */
+#define OPERATOR_READ_MAX 256
+/* While a partition keeps outrunning the line, one notice of its dropped bytes per this. */
+#define OPERATOR_DROP_NOTICE_MS 1000
+/* make bench: the console line's throughput is logged per this much busy time. */
+#define OPERATOR_THROUGHPUT_WINDOW_MS 100
 
 static struct shell operator_shell;
 static const struct tessera_config *operator_config;
@@ -55,6 +84,45 @@ static struct console_queue operator_queue;
 static struct console_chunk operator_chunks[PARTITION_MAX];
 static uint32_t operator_chunks_waiting;  /* bit per partition with bytes in its chunk */
 static uint64_t operator_last_output;     /* TSC of the last event shown in text mode */
+
+/** A partition's output on its way to the console. */
+struct operator_stream {
+	struct byte_ring raw;     /* every byte it transmitted, the newest kept */
+	uint64_t cursor;          /* the next byte the console shows */
+	struct console_line line; /* text mode: the line being cut */
+	uint64_t unreported;      /* bytes dropped, not yet reported */
+	uint64_t reported_at;     /* TSC of the last notice of dropped bytes */
+	uint64_t stop_position;   /* where its partition stopped (while stopping) */
+};
+
+static struct operator_stream operator_streams[PARTITION_MAX];
+static unsigned int operator_next_stream; /* round robin: whose turn is next */
+/*
+ * A bit per stream whose partition stopped before the console showed all it
+ * sent: events wait in operator_queue until the line carried that output.
+ */
+static uint32_t operator_streams_stopping;
+
+/** The shell's output waiting to be handed to the UART as one unit. */
+struct operator_stage {
+	char bytes[OPERATOR_UNIT_MAX];
+	size_t length;
+};
+
+static struct operator_stage operator_urgent_stage; /* replies, echo, events */
+static struct operator_stage operator_bulk_stage;   /* one unit of partition output */
+static bool operator_to_bulk;                        /* the shell writes partition output now */
+
+/* make bench's figures (debug lines "bench: ..."). */
+static uint64_t operator_last_poll;    /* TSC of the last poll */
+static uint64_t operator_last_input;   /* TSC of the last poll that read a byte */
+static uint64_t operator_echo_read;    /* TSC a keystroke was read at, 0: none timed */
+static uint64_t operator_echo_gap;     /* ticks from the poll before it */
+static uint64_t operator_echo_mark;    /* urgent bytes queued once its echo was */
+static uint64_t operator_busy_since;   /* TSC since the UART's queues are not empty, or 0 */
+static uint64_t operator_busy_sent;    /* bytes the UART had taken then */
+
+static void operator_urgent_end(void);
 static bool operator_power_buttons;       /* some partition's power button is pressed */
 
 /* ------------------------------------------------------------------------
@@ -428,10 +496,22 @@ static size_t operator_console_input(void *ctx, unsigned int index, const char *
 	return vuart_receive(&p->uart, (const uint8_t *)bytes, length);
 }
 
-/** shell_backend.attach: the UART tap (always installed) now shows its output. */
+/**
+ * shell_backend.attach: its stream now shows its output raw, from here on
+ * (the shell replays what was kept before).
+ */
 static bool operator_attach(void *ctx, unsigned int index, char *error, size_t error_size)
 {
-	return operator_partition(index) != NULL;
+	struct operator_stream *st = &operator_streams[index];
+
+	if (operator_partition(index) == NULL) {
+		return false;
+	}
+	st->cursor = st->raw.written;
+	st->line = (struct console_line){ .length = 0 };
+	operator_chunks[index].length = 0;
+	operator_chunks_waiting &= ~(uint32_t)BIT(index);
+	return true;
 }
 
 /** shell_backend.detach. */
@@ -493,6 +573,7 @@ static void operator_say_goodbye(const char *what)
 {
 	log_info("%s the machine (asked by the operator)", what);
 	if (operator_uart != NULL) {
+		operator_urgent_end();
 		uart16550_flush(operator_uart);
 	}
 }
@@ -617,7 +698,12 @@ static void operator_deliver(void *ctx, const struct console_event *e, const cha
 /** Delivers every queued event, including those raised while delivering. */
 static void operator_drain_queue(void)
 {
-	uint64_t dropped = console_queue_drain(&operator_queue, operator_deliver, NULL);
+	uint64_t dropped;
+
+	if (operator_streams_stopping != 0) {
+		return; /* they follow a stopped partition's last output */
+	}
+	dropped = console_queue_drain(&operator_queue, operator_deliver, NULL);
 
 	if (dropped > 0) {
 		char text[96];
@@ -646,6 +732,7 @@ static bool operator_enter(void)
 static void operator_leave(void)
 {
 	operator_drain_queue();
+	operator_urgent_end();
 	__atomic_store_n(&operator_owner, OPERATOR_NOBODY, __ATOMIC_RELEASE);
 	spin_unlock(&operator_lock);
 }
@@ -657,7 +744,12 @@ static void operator_event(const struct console_event *e, const char *payload)
 		console_queue_push(&operator_queue, e, payload);
 		return;
 	}
-	operator_deliver(NULL, e, payload);
+	/* While a stopped partition's output is still going out, events wait behind it. */
+	if (operator_streams_stopping != 0) {
+		console_queue_push(&operator_queue, e, payload);
+	} else {
+		operator_deliver(NULL, e, payload);
+	}
 	operator_leave();
 }
 
@@ -671,16 +763,13 @@ static void operator_text_event(enum console_event_kind kind, unsigned int parti
 	operator_event(&e, text);
 }
 
-/** console_router.line: a partition's line; anything else prints as before. */
+/**
+ * console_router.line: a partition's line is taken (its stream shows the
+ * same bytes, paced by the line); anything else prints as before.
+ */
 static bool operator_route_line(void *ctx, const char *prefix, const char *text, size_t len)
 {
-	int index = operator_partition_named(prefix);
-
-	if (index < 0) {
-		return false;
-	}
-	operator_text_event(CONSOLE_EVENT_LINE, (unsigned int)index, text, len);
-	return true;
+	return operator_partition_named(prefix) >= 0;
 }
 
 /** console_router.log: a log line. */
@@ -697,36 +786,379 @@ static const struct console_router operator_router = {
 };
 
 /* ------------------------------------------------------------------------
- * Raw console output: attached consoles and JSON chunks
+ * The shell's output: staged, then handed to the UART as whole units
  * ------------------------------------------------------------------------ */
 
-/** console_chunk_fn: a partition's collected bytes become one console event. */
+/**
+ * Hands staged output to the UART: urgent (a part of a unit unless
+ * @unit_end) or bulk. Without the console UART (before
+ * operator_set_platform()) it goes to the console's sinks, still whole.
+ */
+static void operator_stage_out(struct operator_stage *stage, size_t length, bool unit_end)
+{
+	if (length == 0) {
+		return;
+	}
+	if (operator_uart == NULL) {
+		console_write_raw(stage->bytes, length);
+	} else {
+		bool queued;
+
+		console_lock_output();
+		queued = stage == &operator_bulk_stage &&
+			 uart16550_queue_bulk(operator_uart, stage->bytes, length);
+		/* A bulk unit that does not fit (the caller checked the room) is shown anyway. */
+		if (!queued) {
+			uart16550_write_urgent(operator_uart, stage->bytes, length, unit_end);
+		}
+		uart16550_pump(operator_uart);
+		console_unlock_output();
+	}
+	memmove(stage->bytes, stage->bytes + length, stage->length - length);
+	stage->length -= length;
+}
+
+/** Ends a unit: hands what is staged to the UART. */
+static void operator_stage_end(struct operator_stage *stage)
+{
+	operator_stage_out(stage, stage->length, true);
+}
+
+/** Ends the unit of urgent output: what the shell wrote since it was entered. */
+static void operator_urgent_end(void)
+{
+	operator_stage_end(&operator_urgent_stage);
+}
+
+/**
+ * The shell's output: staged and handed over whole (operator_stage_end()),
+ * so that no bulk byte lands inside a reply or an event line that the shell
+ * writes in pieces.
+ */
+static void operator_write(void *ctx, const char *buf, size_t len)
+{
+	struct operator_stage *stage = operator_to_bulk ? &operator_bulk_stage
+							 : &operator_urgent_stage;
+
+	while (len > 0) {
+		size_t piece = MIN(len, sizeof(stage->bytes) - stage->length);
+
+		if (piece == 0) {
+			/* A long reply: all but its last byte go now, the unit still open. */
+			operator_stage_out(stage, stage->length - 1, false);
+			continue;
+		}
+		memcpy(stage->bytes + stage->length, buf, piece);
+		stage->length += piece;
+		buf += piece;
+		len -= piece;
+	}
+}
+
+/** Starts a unit of partition output: the shell writes to the bulk stage. */
+static void operator_bulk_begin(void)
+{
+	operator_to_bulk = true;
+}
+
+/** Ends a unit of partition output. */
+static void operator_bulk_end(void)
+{
+	operator_to_bulk = false;
+	operator_stage_end(&operator_bulk_stage);
+}
+
+/** Whether the UART's bulk queue wants another unit: it runs low and has room for two. */
+static bool operator_bulk_wants_more(void)
+{
+	return operator_uart == NULL ||
+	       (uart16550_bulk_queued(operator_uart) < OPERATOR_BULK_TARGET &&
+		uart16550_bulk_room(operator_uart) >= 4 * OPERATOR_UNIT_MAX);
+}
+
+/* ------------------------------------------------------------------------
+ * Partitions' output: each partition's stream, read as the line drains
+ * ------------------------------------------------------------------------ */
+
+/** Gives every partition its stream, as large as its console_buffer. */
+static void operator_streams_init(void)
+{
+	for (unsigned int i = 0; i < operator_config->partition_count; i++) {
+		const struct partition *p = operator_partition(i);
+		struct operator_stream *st = &operator_streams[i];
+		hpa_t buffer;
+
+		if (p == NULL || p->console_log.buffer == NULL) {
+			continue;
+		}
+		if (!alloc_pages(p->console_log.size / PAGE_SIZE, 1, OWNER_HV_CONSOLE, &buffer)) {
+			log_warn("console: no memory to pace %s's output: only 'log %s' shows it",
+				 p->config->name, p->config->name);
+			continue;
+		}
+		ring_init(&st->raw, hpa_to_ptr(buffer), p->console_log.size);
+		st->cursor = 0;
+	}
+}
+
+/** Whether some partition has output the console has not shown. */
+static bool operator_streams_pending(void)
+{
+	for (unsigned int i = 0; i < operator_config->partition_count; i++) {
+		const struct operator_stream *st = &operator_streams[i];
+
+		if (st->raw.buffer != NULL && st->cursor != st->raw.written) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/** console_chunk_fn: a partition's collected bytes become one JSON console event. */
 static void operator_emit_chunk(void *ctx, const char *bytes, size_t length)
 {
 	const struct partition *p = ctx;
 
-	operator_text_event(CONSOLE_EVENT_CHUNK, (unsigned int)(p - partitions), bytes, length);
+	operator_bulk_begin();
+	shell_event_console(&operator_shell, p->config->name, bytes, length);
+	operator_bulk_end();
+}
+
+/** Shows the finished line of stream @index (text mode). */
+static void operator_show_line(unsigned int index)
+{
+	struct operator_stream *st = &operator_streams[index];
+
+	operator_last_output = cpu_rdtsc();
+	operator_bulk_begin();
+	/* A prompt redrawn after this unit was formatted may stand before it: clear it. */
+	operator_write(NULL, "\r\x1b[K", 4);
+	shell_event_console(&operator_shell, partitions[index].config->name, st->line.text,
+			    st->line.length);
+	operator_bulk_end();
+}
+
+/** Shows a partial line or chunk of stream @index (its output stops or has a gap). */
+static void operator_stream_flush(unsigned int index)
+{
+	if (operator_shell.mode == SHELL_MODE_JSON) {
+		console_chunk_flush(&operator_chunks[index], true, operator_emit_chunk,
+				    &partitions[index]);
+		operator_chunks_waiting &= ~(uint32_t)BIT(index);
+	} else if (console_line_flush(&operator_streams[index].line) &&
+		   !operator_shell.attached.active) {
+		operator_show_line(index);
+	}
+}
+
+/** The end of what stream @index shows now: where its partition stopped, while stopping. */
+static uint64_t operator_stream_end(unsigned int index)
+{
+	const struct operator_stream *st = &operator_streams[index];
+
+	return (operator_streams_stopping & BIT(index)) != 0 ? st->stop_position : st->raw.written;
+}
+
+/** Copies up to @max bytes of stream @index from its cursor (up to its end) to @out. */
+static size_t operator_stream_read(unsigned int index, char *out, size_t max)
+{
+	const struct operator_stream *st = &operator_streams[index];
+	uint64_t end = operator_stream_end(index);
+
+	if (st->cursor >= end) {
+		return 0;
+	}
+	return ring_read_from(&st->raw, st->cursor, out, (size_t)MIN((uint64_t)max, end - st->cursor));
+}
+
+/** Tells the operator how many bytes of partition @index's output were not shown. */
+static void operator_report_dropped(unsigned int index)
+{
+	struct operator_stream *st = &operator_streams[index];
+	char text[CONSOLE_LINE_MAX];
+	int n = format_snprintf(text, sizeof(text),
+				"%s: %llu bytes of console output dropped (the line could not keep up)",
+				partitions[index].config->name,
+				(unsigned long long)st->unreported);
+
+	st->unreported = 0;
+	st->reported_at = cpu_rdtsc();
+	operator_bulk_begin();
+	shell_event_log(&operator_shell, text, (size_t)MAX(n, 0));
+	operator_bulk_end();
 }
 
 /**
- * The UART tap of every partition: an attached console shows the bytes as
- * they are; JSON mode collects them into chunks; text mode has the lines.
+ * Reports the bytes stream @index dropped: at once after a while without
+ * a notice, else once it caught up or a while later (a partition that keeps
+ * outrunning the line would otherwise fill the line with notices).
  */
-static void operator_tap(void *ctx, const char *bytes, size_t length)
+static void operator_maybe_report_dropped(unsigned int index)
 {
-	struct partition *p = ctx;
-	unsigned int index = (unsigned int)(p - partitions);
+	const struct operator_stream *st = &operator_streams[index];
+	uint64_t quiet = OPERATOR_DROP_NOTICE_MS * operator_tsc_per_ms();
 
-	if (shell_attached_to(&operator_shell, index)) {
-		console_write_raw(bytes, length);
-		return;
+	if (st->unreported > 0 &&
+	    (st->cursor >= operator_stream_end(index) || cpu_rdtsc() - st->reported_at >= quiet)) {
+		operator_report_dropped(index);
 	}
-	if (operator_shell.mode != SHELL_MODE_JSON) {
-		return;
+}
+
+/**
+ * Stream @index's cursor fell behind what its ring keeps: shows what was
+ * collected before the gap, says how many bytes were lost, and goes on at
+ * the start of the next line (within one read; raw output goes on at once).
+ */
+static void operator_stream_gap(unsigned int index)
+{
+	struct operator_stream *st = &operator_streams[index];
+	uint64_t dropped = ring_oldest(&st->raw) - st->cursor;
+	char bytes[OPERATOR_READ_MAX];
+	size_t got;
+
+	operator_stream_flush(index);
+	st->cursor = ring_oldest(&st->raw);
+	got = operator_stream_read(index, bytes, sizeof(bytes));
+	for (size_t i = 0; i < got && !operator_shell.attached.active; i++) {
+		if (bytes[i] == '\n') {
+			st->cursor += i + 1;
+			dropped += i + 1;
+			break;
+		}
 	}
-	console_chunk_add(&operator_chunks[index], bytes, length, operator_emit_chunk, p);
-	if (operator_chunks[index].length > 0) {
+	st->line = (struct console_line){ .length = 0 };
+	st->unreported += dropped;
+}
+
+/** Text mode: cuts stream @index's bytes up to its next line and shows that line. */
+static void operator_stream_line(unsigned int index)
+{
+	struct operator_stream *st = &operator_streams[index];
+	char bytes[OPERATOR_READ_MAX];
+	size_t got = operator_stream_read(index, bytes, sizeof(bytes));
+
+	st->cursor += console_line_add(&st->line, bytes, got);
+	if (st->line.finished) {
+		/* Attached to another partition, it is only counted (shell_event_console()). */
+		if (operator_shell.attached.active) {
+			shell_event_console(&operator_shell, partitions[index].config->name,
+					    st->line.text, st->line.length);
+		} else {
+			operator_show_line(index);
+		}
+	}
+}
+
+/** JSON mode: collects up to a chunk of stream @index's bytes and sends what is whole. */
+static void operator_stream_chunk(unsigned int index)
+{
+	struct operator_stream *st = &operator_streams[index];
+	struct console_chunk *c = &operator_chunks[index];
+	char bytes[CONSOLE_CHUNK_MAX];
+	size_t got = operator_stream_read(index, bytes, sizeof(c->bytes) - c->length);
+	size_t end = got;
+
+	/* Up to its last line end, if it has one: a gap after it cuts no line. */
+	while (end > 0 && bytes[end - 1] != '\n') {
+		end--;
+	}
+	got = end > 0 ? end : got;
+	st->cursor += got;
+	console_chunk_add(c, bytes, got, operator_emit_chunk, &partitions[index]);
+	console_chunk_flush(c, false, operator_emit_chunk, &partitions[index]);
+	if (c->length > 0) {
 		operator_chunks_waiting |= (uint32_t)BIT(index);
+	}
+}
+
+/** Attached: the bytes of stream @index as they are. */
+static void operator_stream_raw(unsigned int index)
+{
+	struct operator_stream *st = &operator_streams[index];
+	char bytes[OPERATOR_READ_MAX];
+	size_t got = operator_stream_read(index, bytes, sizeof(bytes));
+
+	st->cursor += got;
+	operator_bulk_begin();
+	shell_attached_output(&operator_shell, bytes, got);
+	operator_bulk_end();
+}
+
+/**
+ * Stream @index reached the point where its partition stopped: what is
+ * left of its last line goes out, then (once no other stream is stopping)
+ * the events held meanwhile, behind a fence so that the line carries the
+ * partition's last output before the news that it stopped.
+ */
+static void operator_stream_release(unsigned int index)
+{
+	struct operator_stream *st = &operator_streams[index];
+
+	operator_stream_flush(index);
+	if (st->unreported > 0) {
+		operator_report_dropped(index);
+	}
+	operator_streams_stopping &= ~(uint32_t)BIT(index);
+	if (operator_streams_stopping == 0 && operator_uart != NULL) {
+		console_lock_output();
+		uart16550_fence(operator_uart);
+		console_unlock_output();
+	}
+}
+
+/** Stream @index's turn: shows its next unit of output; false if it had none. */
+static bool operator_stream_turn(unsigned int index)
+{
+	struct operator_stream *st = &operator_streams[index];
+	bool stopping = (operator_streams_stopping & BIT(index)) != 0;
+
+	if (st->raw.buffer == NULL) {
+		return false;
+	}
+	if (st->cursor >= operator_stream_end(index)) {
+		if (stopping) {
+			operator_stream_release(index);
+		}
+		return stopping;
+	}
+	if (st->cursor < ring_oldest(&st->raw)) {
+		operator_stream_gap(index);
+	} else if (shell_attached_to(&operator_shell, index)) {
+		operator_stream_raw(index);
+	} else if (operator_shell.mode == SHELL_MODE_JSON && !operator_shell.attached.active) {
+		operator_stream_chunk(index);
+	} else {
+		operator_stream_line(index);
+	}
+	operator_maybe_report_dropped(index);
+	return true;
+}
+
+/** Whether the UART's bulk queue has room for a stream's next units (whatever it holds). */
+static bool operator_bulk_has_room(void)
+{
+	return operator_uart == NULL || uart16550_bulk_room(operator_uart) >= 4 * OPERATOR_UNIT_MAX;
+}
+
+/**
+ * Feeds the UART's bulk queue from the streams: first what stopped
+ * partitions sent before they stopped (Tessera's events wait for it), as
+ * far as there is room; then round-robin, while the queue runs low.
+ */
+static void operator_feed_console(void)
+{
+	unsigned int count = operator_config->partition_count;
+
+	for (unsigned int i = 0; i < count && operator_streams_stopping != 0; i++) {
+		while ((operator_streams_stopping & BIT(i)) != 0 && operator_bulk_has_room()) {
+			operator_stream_turn(i);
+		}
+	}
+	for (unsigned int idle = 0; idle < count && operator_bulk_wants_more();) {
+		unsigned int index = operator_next_stream;
+
+		operator_next_stream = (index + 1) % count;
+		idle = operator_stream_turn(index) ? 0 : idle + 1;
 	}
 }
 
@@ -734,7 +1166,7 @@ static void operator_tap(void *ctx, const char *bytes, size_t length)
 static void operator_flush_chunks(void)
 {
 	for (unsigned int i = 0; i < PARTITION_MAX && operator_chunks_waiting != 0; i++) {
-		if ((operator_chunks_waiting & BIT(i)) == 0) {
+		if ((operator_chunks_waiting & BIT(i)) == 0 || !operator_bulk_wants_more()) {
 			continue;
 		}
 		console_chunk_poll(&operator_chunks[i], operator_emit_chunk, &partitions[i]);
@@ -742,6 +1174,27 @@ static void operator_flush_chunks(void)
 			operator_chunks_waiting &= ~(uint32_t)BIT(i);
 		}
 	}
+}
+
+/**
+ * The UART tap of every partition: its bytes go to its stream, shown as the
+ * line drains; an empty call says the partition stops (vuart_flush()).
+ */
+static void operator_tap(void *ctx, const char *bytes, size_t length)
+{
+	struct partition *p = ctx;
+	unsigned int index = (unsigned int)(p - partitions);
+	struct operator_stream *st = &operator_streams[index];
+
+	if (st->raw.buffer == NULL) {
+		return;
+	}
+	if (length == 0) {
+		st->stop_position = st->raw.written;
+		operator_streams_stopping |= (uint32_t)BIT(index);
+		return;
+	}
+	ring_write(&st->raw, bytes, length);
 }
 
 /** partition_observer_fn: every state change becomes an event (after its last output). */
@@ -753,23 +1206,13 @@ static void operator_observe(struct partition *p, enum partition_change change)
 				   .change = (uint8_t)change, .state = (uint8_t)operator_state(p),
 				   .length = (uint16_t)strlen(reason) };
 
-	/* Its last output comes before the news that it stopped. */
-	if (change == PARTITION_CHANGE_STOPPED) {
-		console_chunk_flush(&operator_chunks[index], true, operator_emit_chunk, p);
-		operator_chunks_waiting &= ~(uint32_t)BIT(index);
-	}
+	/* A stop waits for its last output (operator_stream_release()). */
 	operator_event(&e, reason);
 }
 
 /* ------------------------------------------------------------------------
  * Starting and polling
  * ------------------------------------------------------------------------ */
-
-/** The shell's output: straight to the console, whole writes at a time. */
-static void operator_write(void *ctx, const char *buf, size_t len)
-{
-	console_write_raw(buf, len);
-}
 
 /** Starts the shell on the console and routes the console's lines to it. */
 void operator_init(const struct tessera_config *config, const struct mtrr_state *mtrr,
@@ -787,6 +1230,7 @@ void operator_init(const struct tessera_config *config, const struct mtrr_state 
 			partition_set_console_tap(p, operator_tap, p);
 		}
 	}
+	operator_streams_init();
 	partition_set_observer(operator_observe);
 	console_set_router(&operator_router);
 	/* The prompt follows at the first poll without output (operator_poll). */
@@ -805,38 +1249,140 @@ void operator_set_platform(struct uart16550 *console_uart, uint64_t acpi_rsdp)
 /** Whether a poll without keystrokes has anything to do. */
 static bool operator_has_work(void)
 {
-	return operator_chunks_waiting != 0 || operator_power_buttons ||
-	       shell_prompt_hidden(&operator_shell);
+	return operator_chunks_waiting != 0 || operator_power_buttons || operator_echo_read != 0 ||
+	       shell_prompt_hidden(&operator_shell) || operator_streams_pending() ||
+	       operator_streams_stopping != 0;
+}
+
+/**
+ * make bench: times a printable keystroke from the poll that read it to its
+ * echo leaving the driver for the UART (the pump runs at every poll and write,
+ * so that is seen at the poll it happened in); logs "bench: echo_ticks=N
+ * poll_gap_ticks=M", M being the ticks since the poll before, which bounds
+ * how long the byte waited in the UART unread.
+ */
+static void operator_time_echo(uint64_t now, const char *typed, size_t count)
+{
+	if (operator_uart == NULL) {
+		return;
+	}
+	if (operator_echo_read != 0 && operator_uart->urgent.sent >= operator_echo_mark) {
+		log_debug("bench: echo_ticks=%llu poll_gap_ticks=%llu",
+			  (unsigned long long)(cpu_rdtsc() - operator_echo_read),
+			  (unsigned long long)operator_echo_gap);
+		operator_echo_read = 0;
+	}
+	/*
+	 * One printable keystroke: its echo is all the shell writes (Enter would
+	 * time the command's reply too). Only text mode echoes, and not attached.
+	 */
+	if (count == 1 && typed[0] >= 0x20 && typed[0] < 0x7f && operator_echo_read == 0 &&
+	    operator_shell.mode == SHELL_MODE_TEXT && !operator_shell.attached.active) {
+		operator_echo_read = now;
+		operator_echo_gap = now - operator_last_poll;
+		operator_echo_mark = UINT64_MAX; /* set once the echo is queued */
+	}
+}
+
+/**
+ * make bench: while the console has output to send (queued for the UART or
+ * unread in a partition's stream), logs every window the bytes the line
+ * carried, the ticks it took and the longest gap between two polls in it
+ * ("bench: console_line bytes=N ticks=M max_poll_gap=G"); an idle moment
+ * starts over.
+ */
+static void operator_time_line(uint64_t now)
+{
+	static uint64_t max_gap;
+	static uint64_t sent_at_last_poll;
+	uint64_t sent;
+
+	if (operator_uart == NULL) {
+		return;
+	}
+	sent = operator_uart->urgent.sent + operator_uart->bulk.sent;
+	max_gap = MAX(max_gap, now - operator_last_poll);
+	if (operator_uart->urgent.count + operator_uart->bulk.count == 0 &&
+	    !operator_streams_pending()) {
+		operator_busy_since = 0;
+	} else if (operator_busy_since == 0) {
+		/* The output came after the last poll, which saw none: count from there. */
+		operator_busy_since = operator_last_poll;
+		operator_busy_sent = sent_at_last_poll;
+		max_gap = now - operator_last_poll;
+	} else if (now - operator_busy_since >=
+		   OPERATOR_THROUGHPUT_WINDOW_MS * operator_tsc_per_ms()) {
+		log_debug("bench: console_line bytes=%llu ticks=%llu max_poll_gap=%llu",
+			  (unsigned long long)(sent - operator_busy_sent),
+			  (unsigned long long)(now - operator_busy_since),
+			  (unsigned long long)max_gap);
+		operator_busy_since = now;
+		operator_busy_sent = sent;
+		max_gap = 0;
+	}
+	sent_at_last_poll = sent;
+}
+
+/**
+ * Whether the console is active at TSC @now: the operator typed within the
+ * last OPERATOR_ACTIVE_MS (more may follow faster than an idle tick reads
+ * the UART's 16-byte FIFO), or there is work or output to move.
+ */
+static bool operator_active(uint64_t now)
+{
+	return now - operator_last_input < OPERATOR_ACTIVE_MS * operator_tsc_per_ms() ||
+	       operator_has_work() ||
+	       (operator_uart != NULL &&
+		(operator_uart->urgent.count != 0 || uart16550_bulk_queued(operator_uart) != 0));
 }
 
 /** Feeds what the operator typed since the last call to the shell; housekeeping. */
-void operator_poll(void)
+bool operator_poll(void)
 {
 	char bytes[OPERATOR_POLL_MAX];
 	size_t count = 0;
+	uint64_t now;
 	int c;
 
 	if (operator_read_byte == NULL) {
-		return;
+		return false;
 	}
 	while (count < sizeof(bytes) && (c = operator_read_byte()) >= 0) {
 		bytes[count++] = (char)c;
 	}
-	if ((count == 0 && !operator_has_work()) || !operator_enter()) {
-		return;
+	now = cpu_rdtsc();
+	if (count > 0) {
+		operator_last_input = now;
 	}
+	operator_time_line(now);
+	if ((count == 0 && !operator_has_work()) || !operator_enter()) {
+		operator_last_poll = now;
+		return operator_active(now);
+	}
+	operator_time_echo(now, bytes, count);
+	operator_last_poll = now;
 	if (operator_power_buttons) {
 		operator_check_power_buttons();
 	}
-	operator_flush_chunks();
 	/*
-	 * Typing shows the prompt again at once; output, only once it pauses:
-	 * a prompt drawn between every two lines would flicker and cost bytes.
+	 * Typing shows the prompt again at once; output, only once it pauses
+	 * and the line carried it: a prompt drawn between every two lines would
+	 * flicker and cost bytes, and one drawn before queued lines is erased.
 	 */
-	if (count > 0 || cpu_rdtsc() - operator_last_output >=
-				 OPERATOR_PROMPT_QUIET_MS * operator_tsc_per_ms()) {
+	if (count > 0 || (cpu_rdtsc() - operator_last_output >=
+				  OPERATOR_PROMPT_QUIET_MS * operator_tsc_per_ms() &&
+			  (operator_uart == NULL || uart16550_bulk_queued(operator_uart) == 0))) {
 		shell_restore_prompt(&operator_shell);
 	}
 	shell_input(&operator_shell, bytes, count);
+	/* The reply first: it is one unit, and bulk bytes may follow any unit. */
+	operator_urgent_end();
+	if (operator_echo_mark == UINT64_MAX && operator_uart != NULL) {
+		operator_echo_mark = operator_uart->urgent.queued;
+		operator_time_echo(now, bytes, 0);
+	}
+	operator_flush_chunks();
+	operator_feed_console();
 	operator_leave();
+	return operator_active(now);
 }

@@ -58,11 +58,14 @@ static uint64_t partition_exits_of_reason(const struct partition *p, unsigned in
 }
 
 /**
- * Logs (debug) the exits of the run that ends, one line per reason, which
- * `make bench` reads: "bench: partition=NAME exits reason=REASON count=N".
+ * Logs (debug) how long the run that ends took and its exits, one line per
+ * reason, which `make bench` reads: "bench: partition=NAME ran_ticks=N" and
+ * "bench: partition=NAME exits reason=REASON count=N".
  */
 static void partition_log_exits(const struct partition *p)
 {
+	log_debug("bench: partition=%s ran_ticks=%llu", p->config->name,
+		  (unsigned long long)(cpu_rdtsc() - p->started_at));
 	for (unsigned int reason = 0; reason < EXIT_REASON_COUNT; reason++) {
 		uint64_t count = partition_exits_of_reason(p, reason);
 

@@ -81,3 +81,22 @@ size_t ring_read_at(const struct byte_ring *ring, size_t offset, void *out, size
 	ring_copy_out(ring, ring->written - used + offset, out, count);
 	return count;
 }
+
+/** The position of the oldest byte the ring keeps. */
+uint64_t ring_oldest(const struct byte_ring *ring)
+{
+	return ring->written - ring_used(ring);
+}
+
+/** Copies up to @max kept bytes from @position on; returns the count. */
+size_t ring_read_from(const struct byte_ring *ring, uint64_t position, void *out, size_t max)
+{
+	size_t count;
+
+	if (position < ring_oldest(ring) || position >= ring->written) {
+		return 0;
+	}
+	count = (size_t)MIN((uint64_t)max, ring->written - position);
+	ring_copy_out(ring, position, out, count);
+	return count;
+}

@@ -33,4 +33,14 @@ size_t ring_read_newest(const struct byte_ring *ring, void *out, size_t max);
 /** Copies up to @max kept bytes from @offset (0 = the oldest kept); returns the count. */
 size_t ring_read_at(const struct byte_ring *ring, size_t offset, void *out, size_t max);
 
+/** The position (in bytes ever written) of the oldest byte the ring keeps. */
+uint64_t ring_oldest(const struct byte_ring *ring);
+
+/**
+ * Copies up to @max kept bytes from @position (in bytes ever written) on, to
+ * a reader that keeps its own cursor; returns the count: 0 when @position
+ * is not kept (given way, or not yet written).
+ */
+size_t ring_read_from(const struct byte_ring *ring, uint64_t position, void *out, size_t max);
+
 #endif /* TESSERA_HV_RING_H */

@@ -6,9 +6,11 @@
  * Time: a vCPU runs for a slice (SCHED_SLICES_PER_SECOND) unless it halts or
  * exits for good. The VMX-preemption timer is armed for the nearest
  * deadline, and with "save VMX-preemption timer value" it keeps counting
- * across exits, so an exit costs no clock read. The console is served every
- * tick (SCHED_TICKS_PER_SECOND) whatever the guests do, so keystrokes are
- * echoed promptly even while a guest never exits.
+ * across exits, so a fast-path exit costs no clock read; an exit handled in
+ * C re-arms it, since the time spent there was not counted. The console is
+ * served every tick (SCHED_TICKS_PER_SECOND) while it has work, and
+ * SCHED_IDLE_TICKS_PER_SECOND while it has none, whatever the guests do, so
+ * keystrokes are echoed promptly even while a guest never exits.
  */
 #include "hv/sched.h"
 #include "hv/exit.h"
@@ -26,6 +28,7 @@
 uint64_t tsc_hz;
 static uint64_t sched_slice_tsc;
 static uint64_t sched_tick_tsc;
+static uint64_t sched_idle_tick_tsc;
 
 /** Sets the clock the scheduler's time slices are measured in. */
 void sched_init(uint64_t tsc_ticks_per_second)
@@ -38,6 +41,7 @@ void sched_init(uint64_t tsc_ticks_per_second)
 	tsc_hz = tsc_ticks_per_second;
 	sched_slice_tsc = tsc_hz / SCHED_SLICES_PER_SECOND;
 	sched_tick_tsc = tsc_hz / SCHED_TICKS_PER_SECOND;
+	sched_idle_tick_tsc = tsc_hz / SCHED_IDLE_TICKS_PER_SECOND;
 }
 
 /** Whether the vCPU can run now; a halted one wakes for a deliverable event. */
@@ -89,8 +93,11 @@ static void sched_console_tick(struct percpu *cpu, uint64_t now)
 	if (cpu->index != 0 || now < cpu->next_console_tick) {
 		return;
 	}
+	/* The next tick is set first: a command may run a while and stop a partition. */
 	cpu->next_console_tick = now + sched_tick_tsc;
-	operator_poll();
+	if (!operator_poll()) {
+		cpu->next_console_tick = now + sched_idle_tick_tsc;
+	}
 }
 
 /** The nearest deadline of the running vCPU; see sched.h. */
@@ -174,6 +181,12 @@ static void sched_run_vcpu(struct vcpu *vcpu)
 		if (exit_dispatch(vcpu) != EXIT_RESUME) {
 			break;
 		}
+		/*
+		 * The VMX-preemption timer stood still while the exit was handled
+		 * (its value is saved and reloaded across exits): re-arm it from the
+		 * TSC, or a guest whose exits take long would push every deadline out.
+		 */
+		vcpu->fast.entry_work |= VCPU_WORK_TIMER;
 		/* No preemption timer: only exits give the scheduler the CPU back. */
 		if (!vmx_get_config()->has_preemption_timer &&
 		    cpu_rdtsc() >= sched_next_deadline(vcpu) &&

@@ -15,6 +15,8 @@ extern uint64_t tsc_hz;
 /* Time slices and the console tick, as fractions of a second. */
 #define SCHED_SLICES_PER_SECOND 100
 #define SCHED_TICKS_PER_SECOND  1000
+/* While the console is idle: a keystroke is still echoed within 4 ms. */
+#define SCHED_IDLE_TICKS_PER_SECOND 250
 
 /** Sets the clock the scheduler's time slices are measured in. */
 void sched_init(uint64_t tsc_ticks_per_second);

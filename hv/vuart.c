@@ -20,6 +20,7 @@
  */
 #include "hv/vuart.h"
 #include "hv/console.h"
+#include "hv/console_events.h"
 #include "hv/string.h"
 
 #define REG_DATA 0  /* THR/RBR, or DLL with DLAB */
@@ -101,24 +102,18 @@ static void vuart_emit_line(struct vuart *uart)
 	uart->line_length = 0;
 }
 
-/** Sends a partial last line to the console (when the partition stops). */
+/**
+ * Sends a partial last line to the console (when the partition stops), and
+ * tells the raw tap with an empty call that the output stops here.
+ */
 void vuart_flush(struct vuart *uart)
 {
 	if (uart->line_length > 0) {
 		vuart_emit_line(uart);
 	}
-}
-
-/**
- * A byte as it may reach the operator's terminal: C0 controls, DEL and every
- * byte >= 0x80 (which includes the C1 controls, raw or UTF-8 encoded, that
- * some terminals obey) become '?', so a guest cannot drive the terminal.
- */
-static char vuart_printable(char c)
-{
-	unsigned char u = (unsigned char)c;
-
-	return (char)((u < 0x20 && u != '\t') || u >= 0x7f ? '?' : u);
+	if (uart->raw_output != NULL) {
+		uart->raw_output(uart->raw_ctx, "", 0);
+	}
 }
 
 /** Adds one byte to the current line; a full line goes out at once. */
@@ -137,9 +132,9 @@ static void vuart_put_byte(struct vuart *uart, char c)
 		return;
 	}
 	uart->wrapped = false;
-	uart->line[uart->line_length++] = vuart_printable(c);
+	uart->line[uart->line_length++] = console_printable(c);
 	if (uart->line_length == VUART_LINE_MAX) {
-		vuart_flush(uart);
+		vuart_emit_line(uart);
 		uart->wrapped = true;
 	}
 }

@@ -43,7 +43,7 @@ struct vuart {
 	char line[VUART_LINE_MAX];
 	size_t line_length;
 	bool wrapped;       /* the last line was cut at VUART_LINE_MAX */
-	/* Console attach: every transmitted byte, unbuffered and unfiltered. */
+	/* Every transmitted byte, unbuffered and unfiltered (an empty call: flushed). */
 	void (*raw_output)(void *ctx, const char *bytes, size_t length);
 	void *raw_ctx;
 	uint64_t bytes_written;  /* bytes the guest transmitted (not in loopback) */
@@ -78,7 +78,11 @@ void vuart_write(struct vuart *uart, uint16_t offset, uint8_t value);
  */
 void vuart_output(struct vuart *uart, const char *bytes, size_t length);
 
-/** Sends a partial last line to the console (when the partition stops). */
+/**
+ * Sends a partial last line to the console (when the partition stops). An
+ * attached raw tap is then called with no bytes: a console that shows the
+ * output later can show the rest now, before what follows the stop.
+ */
 void vuart_flush(struct vuart *uart);
 
 /**

@@ -12,12 +12,38 @@
  * Every *_ticks value is a mean per iteration in TSC ticks. The loop's own
  * cost is already subtracted from cpuid_ticks and vmcall_ticks, so they are
  * the cost of the exit alone; loop_ticks is printed to show how much that was.
+ *
+ * Then two phases for the console's figures, which Tessera itself measures
+ * (its "bench: echo_ticks" and "bench: console_line" debug lines):
+ *
+ *   bench: spinning        a CPU-bound loop (one exit per BENCH_SPIN_CHUNK
+ *                          iterations, to look for input) while the rig
+ *                          types into the shell; a byte on the partition's
+ *                          own UART ("send bench x") ends it
+ *   bench: flooding        console-write hypercalls as fast as they go, for
+ *                          BENCH_FLOOD_TICKS; then "bench: flood done" and a
+ *                          CPU-bound spin of BENCH_DRAIN_TICKS, so that the
+ *                          console shows what it kept while the partition
+ *                          still runs (and Tessera's figures come before the
+ *                          news that it stopped)
  */
 #include "guests/common/guest.h"
 #include "hv/vdev_test.h"
 
 /* Enough for a stable mean, few enough for Bochs (~25 M instructions/s). */
 #define BENCH_ITERATIONS 1000
+
+/* Iterations of the spin between two looks at the UART (~10 ms in Bochs). */
+#define BENCH_SPIN_CHUNK 100000
+/* The spin ends by itself after this many ticks (~80 s of TSC time in Bochs). */
+#define BENCH_SPIN_MAX_TICKS 2000000000ULL
+/* How long the flood lasts (~2 s of TSC time in Bochs at 25 MHz). */
+#define BENCH_FLOOD_TICKS 50000000ULL
+/* Long enough for the line to carry a 64 KiB console buffer (~8 s of TSC time). */
+#define BENCH_DRAIN_TICKS 250000000ULL
+#define BENCH_FLOOD_LINE "bench flood line: the console's throughput is measured on these bytes\n"
+#define UART_RBR (UART_PORT + 0)
+#define UART_LSR_DATA_READY 0x01
 
 /* Exit codes: the numbers are only meaningful under Tessera. */
 #define BENCH_NOT_TESSERA  1
@@ -172,6 +198,49 @@ static uint32_t check_tessera(void)
 	return 0;
 }
 
+/** Spins (CPU-bound) until a byte arrives on the UART, or for BENCH_SPIN_MAX_TICKS. */
+static void spin_until_input(void)
+{
+	uint64_t start = rdtsc_fenced();
+
+	guest_printf("bench: spinning\n");
+	while (rdtsc_fenced() - start < BENCH_SPIN_MAX_TICKS) {
+		for (uint32_t i = 0; i < BENCH_SPIN_CHUNK; i++) {
+			__asm__ volatile("");
+		}
+		if ((port_read8(UART_LSR) & UART_LSR_DATA_READY) != 0) {
+			(void)port_read8(UART_RBR);
+			return;
+		}
+	}
+}
+
+/** Writes console output as fast as the hypercall takes it, for BENCH_FLOOD_TICKS. */
+static void flood_console(void)
+{
+	static char batch[TESSERA_HC_CONSOLE_WRITE_MAX];
+	uint32_t line = sizeof(BENCH_FLOOD_LINE) - 1;
+	uint32_t used = 0;
+	uint64_t start;
+
+	while (used + line <= sizeof(batch)) {
+		memcpy(batch + used, BENCH_FLOOD_LINE, line);
+		used += line;
+	}
+	guest_printf("bench: flooding\n");
+	start = rdtsc_fenced();
+	while (rdtsc_fenced() - start < BENCH_FLOOD_TICKS) {
+		(void)hc_console_write(batch, used);
+	}
+	guest_printf("bench: flood done\n");
+	start = rdtsc_fenced();
+	while (rdtsc_fenced() - start < BENCH_DRAIN_TICKS) {
+		for (uint32_t i = 0; i < BENCH_SPIN_CHUNK; i++) {
+			__asm__ volatile("");
+		}
+	}
+}
+
 /** Times the loops, then prints the results (printing is itself exits). */
 int guest_main(void)
 {
@@ -203,5 +272,7 @@ int guest_main(void)
 	guest_printf("bench: uart_lsr_ticks=%u\n", mean_ticks(lsr_total, loop_total));
 	guest_printf("bench: mmio_ticks=%u\n", mean_ticks(mmio_total, loop_total));
 	guest_printf("bench: loop_ticks=%u\n", mean_ticks(loop_total, 0));
+	spin_until_input();
+	flood_console();
 	return 0;
 }

@@ -67,6 +67,20 @@ class Scenario:
         """Fails unless got == expected."""
         self.check(got == expected, f"{what}: expected {expected!r}, got {got!r}")
 
+    def in_order(self, what: str, lines: list[str], patterns: list[str]) -> int:
+        """Each pattern matches a line after the previous one's; the index after the last.
+
+        For one source of lines at a time (Tessera's log, one partition's
+        console): the console interleaves sources in no fixed order."""
+        at = 0
+        for pattern in patterns:
+            rx = re.compile(pattern)
+            hit = next((i for i in range(at, len(lines)) if rx.search(lines[i])), None)
+            after = " after the previous check's" if at else ""
+            self.check(hit is not None, f"{what}: no line matching /{pattern}/{after} ({len(lines)} lines)")
+            at = hit + 1
+        return at
+
     def fields(self, obj: dict, types: dict[str, type | tuple], what: str) -> None:
         """Every key of `types` is in obj with a value of that type (int never bool)."""
         for key, kind in types.items():

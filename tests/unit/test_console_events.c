@@ -1,6 +1,7 @@
 /*
  * Host tests of hv/console_events.c: the queue that holds events while the
- * shell is busy, and the console chunks that never cut a UTF-8 character.
+ * shell is busy, the console chunks that never cut a UTF-8 character, and
+ * the console lines cut from a partition's raw output by the UART's rules.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -202,6 +203,89 @@ static void test_chunk_poll_stale(void **state)
 	assert_string_equal(seen, "[x][\xc3][\xc3\xa9]");
 }
 
+/** Feeds @text to a console line; records each finished line as "[line]". */
+static void lines_of(struct console_line *l, const char *text, size_t length)
+{
+	size_t used = 0;
+
+	while (used < length) {
+		size_t took = console_line_add(l, text + used, length - used);
+
+		assert_true(took > 0);
+		used += took;
+		if (l->finished) {
+			note("[%.*s]", (int)l->length, l->text);
+		}
+	}
+}
+
+/** One line per newline, CR dropped, empty lines kept, a partial line waits. */
+static void test_line_cuts_at_newlines(void **state)
+{
+	struct console_line l = { .length = 0 };
+
+	lines_of(&l, "one\r\ntwo\n\nthr", 13);
+	assert_string_equal(seen, "[one][two][]");
+	assert_false(l.finished);
+	lines_of(&l, "ee\n", 3);
+	assert_string_equal(seen, "[one][two][][three]");
+}
+
+/** console_line_add stops at a line's end: the caller takes one line at a time. */
+static void test_line_one_at_a_time(void **state)
+{
+	struct console_line l = { .length = 0 };
+
+	assert_int_equal(console_line_add(&l, "ab\ncd\n", 6), 3);
+	assert_true(l.finished);
+	assert_int_equal(l.length, 2);
+	assert_int_equal(console_line_add(&l, "cd\n", 3), 3);
+	assert_true(l.finished);
+	assert_memory_equal(l.text, "cd", 2);
+}
+
+/** Controls, DEL and bytes >= 0x80 become '?'; tab stays. */
+static void test_line_printable(void **state)
+{
+	struct console_line l = { .length = 0 };
+
+	lines_of(&l, "a\x1b[1m\tb\x7f\xc3\xa9\n", 11);
+	assert_string_equal(seen, "[a?[1m\tb???]");
+	assert_int_equal(console_printable(' '), ' ');
+	assert_int_equal(console_printable('\0'), '?');
+}
+
+/** A line is cut at VUART_LINE_MAX; the newline right after adds no empty line. */
+static void test_line_wraps(void **state)
+{
+	struct console_line l = { .length = 0 };
+	char text[VUART_LINE_MAX + 3];
+
+	memset(text, 'w', sizeof(text));
+	text[VUART_LINE_MAX] = '\n';
+	text[VUART_LINE_MAX + 1] = 'x';
+	text[VUART_LINE_MAX + 2] = '\n';
+	lines_of(&l, text, sizeof(text));
+	assert_int_equal(strlen(seen), VUART_LINE_MAX + 2 + 3);
+	assert_string_equal(seen + VUART_LINE_MAX + 2, "[x]");
+}
+
+/** A flush finishes a partial line once; nothing to flush, nothing finished. */
+static void test_line_flush(void **state)
+{
+	struct console_line l = { .length = 0 };
+
+	assert_false(console_line_flush(&l));
+	lines_of(&l, "part", 4);
+	assert_string_equal(seen, "");
+	assert_true(console_line_flush(&l));
+	assert_true(l.finished);
+	assert_memory_equal(l.text, "part", 4);
+	assert_false(console_line_flush(&l));
+	assert_int_equal(console_line_add(&l, "n\n", 2), 2);
+	assert_int_equal(l.length, 1);
+}
+
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup, NULL)
 
 /** Runs the console event tests. */
@@ -216,6 +300,11 @@ int main(void)
 		TEST(test_chunk_never_cuts_a_character),
 		TEST(test_chunk_flush_all),
 		TEST(test_chunk_poll_stale),
+		TEST(test_line_cuts_at_newlines),
+		TEST(test_line_one_at_a_time),
+		TEST(test_line_printable),
+		TEST(test_line_wraps),
+		TEST(test_line_flush),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -118,6 +118,32 @@ static void test_ring_read_at(void **state)
 	assert_int_equal(ring_read_at(&ring, 8, out, 8), 0);
 }
 
+/** A reader with its own cursor: reads what is kept from it on, nothing given way or unwritten. */
+static void test_ring_read_from_cursor(void **state)
+{
+	uint8_t buffer[8];
+	char out[9] = { 0 };
+	struct byte_ring ring;
+
+	ring_init(&ring, buffer, sizeof(buffer));
+	assert_int_equal(ring_oldest(&ring), 0);
+	assert_int_equal(ring_read_from(&ring, 0, out, 8), 0);
+	ring_write(&ring, "abc", 3);
+	assert_int_equal(ring_read_from(&ring, 1, out, 8), 2);
+	assert_string_equal(out, "bc");
+	ring_write(&ring, "0123456789", 10);
+	/* 13 written, 8 kept: positions 5..12 ("23456789"). */
+	assert_int_equal(ring_oldest(&ring), 5);
+	assert_int_equal(ring_read_from(&ring, 3, out, 8), 0);
+	memset(out, 0, sizeof(out));
+	assert_int_equal(ring_read_from(&ring, 5, out, 3), 3);
+	assert_string_equal(out, "234");
+	memset(out, 0, sizeof(out));
+	assert_int_equal(ring_read_from(&ring, 10, out, 8), 3);
+	assert_string_equal(out, "789");
+	assert_int_equal(ring_read_from(&ring, 13, out, 8), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -127,6 +153,7 @@ int main(void)
 		cmocka_unit_test(test_ring_write_longer_than_ring),
 		cmocka_unit_test(test_ring_matches_reference),
 		cmocka_unit_test(test_ring_read_at),
+		cmocka_unit_test(test_ring_read_from_cursor),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

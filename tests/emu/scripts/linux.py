@@ -36,36 +36,24 @@ def run(t):
     hello = [s for s in (l.console_of("hello") for l in lines) if s is not None]
     linux = [s for s in (l.console_of("linux") for l in lines) if s is not None]
 
-    in_order(t, "Tessera's log", tessera, [
+    t.in_order("Tessera's log", tessera, [
         r"^tessera: cpu 0: in VMX root operation",
         r"^tessera: partition 'linux' started",
         r"^tessera: all partitions stopped"])
-    in_order(t, "Tessera's log", tessera, [r"^tessera: partition 'hello' started",
+    t.in_order("Tessera's log", tessera, [r"^tessera: partition 'hello' started",
                                            r"^tessera: partition hello stopped: exit code 0$"])
     stop = next((l for l in tessera if l.startswith("tessera: partition linux stopped")), None)
     t.check(stop is not None and re.search(r"power(ed)? ?off", stop),
             f"linux was not stopped by its power-off: {stop or 'no stop line'}")
-    in_order(t, "hello's console", hello, [r"^ok: CPUID signature", r"^all checks passed$"])
-    at = in_order(t, "linux's console", linux, [
+    t.in_order("hello's console", hello, [r"^ok: CPUID signature", r"^all checks passed$"])
+    at = t.in_order("linux's console", linux, [
         r"Linux version [0-9]", r"Run /init as init process", "^" + re.escape(MARK_START)])
-    end = in_order(t, "/init's output", linux[at:], ["^" + re.escape(MARK_UNAME), "^" + re.escape(MARK_END)])
+    end = t.in_order("/init's output", linux[at:], ["^" + re.escape(MARK_UNAME), "^" + re.escape(MARK_END)])
     init = linux[at:at + end]
     check_flags(t, init)
     check_interrupts(t, init)
     check_release(t, next(l for l in init if l.startswith(MARK_UNAME)))
     t.note(f"/init done {seconds_to(c, MARK_END):.0f} s after the start")
-
-
-def in_order(t, what: str, lines: list[str], patterns: list[str]) -> int:
-    """Each pattern matches a line after the previous one's; returns the index after the last."""
-    at = 0
-    for pattern in patterns:
-        rx = re.compile(pattern)
-        hit = next((i for i in range(at, len(lines)) if rx.search(lines[i])), None)
-        after = " after the previous check's" if at else ""
-        t.check(hit is not None, f"{what}: no line matching /{pattern}/{after} ({len(lines)} lines)")
-        at = hit + 1
-    return at
 
 
 def check_flags(t, init: list[str]) -> None:
