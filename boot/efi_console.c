@@ -83,6 +83,12 @@ void efi_console_start(EFI_SYSTEM_TABLE *st)
 	}
 }
 
+/** The UART state the boot console used, which the hypervisor's console takes over. */
+struct uart16550 *efi_console_uart(void)
+{
+	return &boot_uart;
+}
+
 /** Stops using the firmware console (before ExitBootServices). */
 void efi_console_stop(void)
 {

@@ -131,6 +131,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		  (unsigned long long)(cpu_rdtsc() - loading_started));
 	boot_info.acpi_rsdp = efi_find_acpi_rsdp(st);
 	boot_info.tsc_hz = boot_tsc_hz(st);
+	boot_info.console_uart = efi_console_uart();
 	log_info("taking over the machine (ACPI RSDP at %#llx, TSC %llu kHz)",
 		 (unsigned long long)boot_info.acpi_rsdp,
 		 (unsigned long long)(boot_info.tsc_hz / 1000));

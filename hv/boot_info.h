@@ -42,11 +42,14 @@ struct boot_files {
 	struct boot_file initrd; /* data NULL: none configured */
 };
 
+struct uart16550;
+
 /** Everything the hypervisor learns from the firmware. */
 struct boot_info {
 	uint64_t entry_tsc;       /* TSC at efi_main's first instruction */
 	uint64_t acpi_rsdp;       /* physical address, 0 when none */
 	uint64_t tsc_hz;          /* TSC ticks per second */
+	struct uart16550 *console_uart; /* the boot console's UART state, for the hypervisor's */
 	struct tessera_config config;
 	struct boot_files files[CONFIG_MAX_PARTITIONS]; /* per config partition */
 	struct boot_mem_region memory[BOOT_MEM_MAX_REGIONS];

@@ -52,7 +52,7 @@ void console_write_raw(const char *buf, size_t len);
 
 /**
  * Takes the console lock (not in panic mode), for a writer that goes to the
- * UART beside the sinks (the operator's paced output, hv/operator.c).
+ * UART beside the sinks (the paced partition output, hv/console_streams.c).
  */
 void console_lock_output(void);
 

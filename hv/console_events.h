@@ -1,5 +1,6 @@
 /*
- * Holding console events until they can be shown (hv/operator.c):
+ * Holding console events until they can be shown (the queue for hv/operator.c,
+ * the chunks and lines for hv/console_streams.c):
  *
  * - an event queue: events raised while the shell is busy with a command
  *   (the command logs, stops a partition, ...) wait here and follow its

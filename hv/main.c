@@ -24,7 +24,12 @@
 /* Memory below 1 MiB stays untouched: real-mode structures live there. */
 #define LOW_MEMORY_END MiB(1)
 
-static struct uart16550 console_uart;
+/*
+ * The console UART's state: the boot loader's (boot_info.console_uart),
+ * programmed again for the configured port and rate. One instance, since its
+ * queues are large and the image's data is in the file.
+ */
+static struct uart16550 *console_uart;
 static struct mtrr_state host_mtrr;
 
 /**
@@ -43,15 +48,16 @@ static void hv_serial_sink(void *ctx, const char *buf, size_t len)
 /** A byte the operator typed, or -1 (the shell's input); also moves queued output. */
 static int hv_console_read_byte(void)
 {
-	uart16550_pump(&console_uart);
-	return uart16550_try_read(&console_uart);
+	uart16550_pump(console_uart);
+	return uart16550_try_read(console_uart);
 }
 
 /** Opens the console UART the configuration names. */
-static void hv_console_init(const struct tessera_config *config)
+static void hv_console_init(struct uart16550 *uart, const struct tessera_config *config)
 {
-	if (uart16550_init(&console_uart, config->serial_port, config->serial_baud)) {
-		console_set_sink(CONSOLE_SINK_SERIAL, hv_serial_sink, &console_uart);
+	console_uart = uart;
+	if (uart16550_init(console_uart, config->serial_port, config->serial_baud)) {
+		console_set_sink(CONSOLE_SINK_SERIAL, hv_serial_sink, console_uart);
 	}
 	log_set_level(config->loglevel);
 }
@@ -212,7 +218,7 @@ static NORETURN void hv_main(void *arg)
 	hv_print_ledger();
 	hv_audit();
 	operator_init(&info->config, &host_mtrr, hv_console_read_byte);
-	operator_set_platform(&console_uart, info->acpi_rsdp);
+	operator_set_platform(console_uart, info->acpi_rsdp);
 	log_debug("boot took %llu TSC ticks until the first VM entry",
 		  (unsigned long long)(cpu_rdtsc() - info->entry_tsc));
 	sched_run();
@@ -225,7 +231,7 @@ void hv_start(struct boot_info *info)
 	uint64_t phys_limit;
 
 	cpu_cli();
-	hv_console_init(&info->config);
+	hv_console_init(info->console_uart, &info->config);
 	sched_init(info->tsc_hz);
 	log_info("boot services ended; Tessera owns the machine");
 	lapic_quiesce();

@@ -10,20 +10,10 @@
  * stops a partition, ...) waits in a small queue and follows the command's
  * reply, so no event lands inside a reply or a JSON object.
  *
- * Partitions' output is paced by the line (issue #6): each partition's UART
- * tap keeps every transmitted byte in that partition's stream, a ring as
- * large as its console_buffer, and the console reads the streams with a
- * cursor each, round-robin, one line (text mode), chunk (JSON mode) or
- * piece of raw bytes (attached) at a time, only as fast as the UART's bulk
- * queue drains. Tessera's own output (the shell, log lines, events) goes
- * to the UART's urgent queue, ahead of partitions' output at the next line
- * boundary. A partition that writes faster than the line carries loses
- * only what its ring could not keep, and a log line says how much.
- *
- * JSON console events carry the partition's bytes as transmitted, in
- * chunks of up to CONSOLE_CHUNK_MAX bytes, never cut inside a UTF-8
- * character (a character's start waits one poll for its rest). In text
- * mode the lines are cut by the UART's rules (console_line_add()).
+ * Output: the shell writes through hv/console_streams.h, which hands it to
+ * the UART as whole units ahead of partitions' output, and paces each
+ * partition's output by what the line carries. A stopped partition's last
+ * output goes out before the events that follow its stop.
  */
 #include "hv/operator.h"
 #include "hv/exit_cache.h"
@@ -35,6 +25,7 @@
 #include "hv/audit.h"
 #include "hv/console.h"
 #include "hv/console_events.h"
+#include "hv/console_streams.h"
 #include "hv/format.h"
 #include "hv/log.h"
 #include "hv/partition.h"
@@ -51,20 +42,6 @@
 /* The console stays on the fast tick this long after a keystroke. */
 #define OPERATOR_ACTIVE_MS 1000
 #define OPERATOR_NOBODY (-1)
-/*
- * Partition output kept queued for the line: below this, the next unit is
- * fed. About a line: more than the pump hands the UART per poll (a FIFO,
- * 16 bytes), so the line does not idle between polls, and little enough
- * that partitions' lines and Tessera's own go out close to the order in
- * which they were written.
- */
-#define OPERATOR_BULK_TARGET 128
-/* One unit of output as staged: a JSON event of CONSOLE_CHUNK_MAX bytes each escaped. */
-#define OPERATOR_UNIT_MAX ((size_t)4096)
-/* Raw bytes taken from a partition's stream at a time. */
-#define OPERATOR_READ_MAX 256
-/* While a partition keeps outrunning the line, one notice of its dropped bytes per this. */
-#define OPERATOR_DROP_NOTICE_MS 1000
 /* make bench: the console line's throughput is logged per this much busy time. */
 #define OPERATOR_THROUGHPUT_WINDOW_MS 100
 
@@ -81,37 +58,7 @@ static unsigned int operator_cpu_count;
 static struct spinlock operator_lock;
 static int operator_owner = OPERATOR_NOBODY; /* CPU inside the shell */
 static struct console_queue operator_queue;
-static struct console_chunk operator_chunks[PARTITION_MAX];
-static uint32_t operator_chunks_waiting;  /* bit per partition with bytes in its chunk */
 static uint64_t operator_last_output;     /* TSC of the last event shown in text mode */
-
-/** A partition's output on its way to the console. */
-struct operator_stream {
-	struct byte_ring raw;     /* every byte it transmitted, the newest kept */
-	uint64_t cursor;          /* the next byte the console shows */
-	struct console_line line; /* text mode: the line being cut */
-	uint64_t unreported;      /* bytes dropped, not yet reported */
-	uint64_t reported_at;     /* TSC of the last notice of dropped bytes */
-	uint64_t stop_position;   /* where its partition stopped (while stopping) */
-};
-
-static struct operator_stream operator_streams[PARTITION_MAX];
-static unsigned int operator_next_stream; /* round robin: whose turn is next */
-/*
- * A bit per stream whose partition stopped before the console showed all it
- * sent: events wait in operator_queue until the line carried that output.
- */
-static uint32_t operator_streams_stopping;
-
-/** The shell's output waiting to be handed to the UART as one unit. */
-struct operator_stage {
-	char bytes[OPERATOR_UNIT_MAX];
-	size_t length;
-};
-
-static struct operator_stage operator_urgent_stage; /* replies, echo, events */
-static struct operator_stage operator_bulk_stage;   /* one unit of partition output */
-static bool operator_to_bulk;                        /* the shell writes partition output now */
 
 /* make bench's figures (debug lines "bench: ..."). */
 static uint64_t operator_last_poll;    /* TSC of the last poll */
@@ -122,7 +69,6 @@ static uint64_t operator_echo_mark;    /* urgent bytes queued once its echo was 
 static uint64_t operator_busy_since;   /* TSC since the UART's queues are not empty, or 0 */
 static uint64_t operator_busy_sent;    /* bytes the UART had taken then */
 
-static void operator_urgent_end(void);
 static bool operator_power_buttons;       /* some partition's power button is pressed */
 
 /* ------------------------------------------------------------------------
@@ -151,12 +97,6 @@ static int operator_partition_named(const char *name)
 		}
 	}
 	return -1;
-}
-
-/** TSC ticks per millisecond (never 0). */
-static uint64_t operator_tsc_per_ms(void)
-{
-	return tsc_hz >= 1000 ? tsc_hz / 1000 : 1;
 }
 
 /** The shell's view of a partition's state. */
@@ -199,7 +139,7 @@ static bool operator_partition_info(void *ctx, unsigned int index, struct shell_
 	}
 	/* Uptime counts from the last start or restart, paused time included. */
 	if (p->state == PARTITION_RUNNING || p->state == PARTITION_PAUSED) {
-		out->uptime_ms = (cpu_rdtsc() - p->started_at) / operator_tsc_per_ms();
+		out->uptime_ms = (cpu_rdtsc() - p->started_at) / tsc_ticks_per_ms();
 	}
 	out->restarts = p->restarts;
 	strlcpy(out->stop_reason, p->stop_reason, sizeof(out->stop_reason));
@@ -502,15 +442,10 @@ static size_t operator_console_input(void *ctx, unsigned int index, const char *
  */
 static bool operator_attach(void *ctx, unsigned int index, char *error, size_t error_size)
 {
-	struct operator_stream *st = &operator_streams[index];
-
 	if (operator_partition(index) == NULL) {
 		return false;
 	}
-	st->cursor = st->raw.written;
-	st->line = (struct console_line){ .length = 0 };
-	operator_chunks[index].length = 0;
-	operator_chunks_waiting &= ~(uint32_t)BIT(index);
+	console_streams_attach(index);
 	return true;
 }
 
@@ -573,7 +508,7 @@ static void operator_say_goodbye(const char *what)
 {
 	log_info("%s the machine (asked by the operator)", what);
 	if (operator_uart != NULL) {
-		operator_urgent_end();
+		console_streams_urgent_end();
 		uart16550_flush(operator_uart);
 	}
 }
@@ -610,7 +545,7 @@ static bool operator_poweroff(void *ctx, bool now, char *error, size_t error_siz
 /** shell_backend.now_ms: TSC time, for confirmations. */
 static uint64_t operator_now_ms(void *ctx)
 {
-	return cpu_rdtsc() / operator_tsc_per_ms();
+	return cpu_rdtsc() / tsc_ticks_per_ms();
 }
 
 static const struct shell_backend operator_backend = {
@@ -700,7 +635,7 @@ static void operator_drain_queue(void)
 {
 	uint64_t dropped;
 
-	if (operator_streams_stopping != 0) {
+	if (console_streams_stopping()) {
 		return; /* they follow a stopped partition's last output */
 	}
 	dropped = console_queue_drain(&operator_queue, operator_deliver, NULL);
@@ -732,7 +667,7 @@ static bool operator_enter(void)
 static void operator_leave(void)
 {
 	operator_drain_queue();
-	operator_urgent_end();
+	console_streams_urgent_end();
 	__atomic_store_n(&operator_owner, OPERATOR_NOBODY, __ATOMIC_RELEASE);
 	spin_unlock(&operator_lock);
 }
@@ -745,7 +680,7 @@ static void operator_event(const struct console_event *e, const char *payload)
 		return;
 	}
 	/* While a stopped partition's output is still going out, events wait behind it. */
-	if (operator_streams_stopping != 0) {
+	if (console_streams_stopping()) {
 		console_queue_push(&operator_queue, e, payload);
 	} else {
 		operator_deliver(NULL, e, payload);
@@ -785,418 +720,6 @@ static const struct console_router operator_router = {
 	.ctx = NULL,
 };
 
-/* ------------------------------------------------------------------------
- * The shell's output: staged, then handed to the UART as whole units
- * ------------------------------------------------------------------------ */
-
-/**
- * Hands staged output to the UART: urgent (a part of a unit unless
- * @unit_end) or bulk. Without the console UART (before
- * operator_set_platform()) it goes to the console's sinks, still whole.
- */
-static void operator_stage_out(struct operator_stage *stage, size_t length, bool unit_end)
-{
-	if (length == 0) {
-		return;
-	}
-	if (operator_uart == NULL) {
-		console_write_raw(stage->bytes, length);
-	} else {
-		bool queued;
-
-		console_lock_output();
-		queued = stage == &operator_bulk_stage &&
-			 uart16550_queue_bulk(operator_uart, stage->bytes, length);
-		/* A bulk unit that does not fit (the caller checked the room) is shown anyway. */
-		if (!queued) {
-			uart16550_write_urgent(operator_uart, stage->bytes, length, unit_end);
-		}
-		uart16550_pump(operator_uart);
-		console_unlock_output();
-	}
-	memmove(stage->bytes, stage->bytes + length, stage->length - length);
-	stage->length -= length;
-}
-
-/** Ends a unit: hands what is staged to the UART. */
-static void operator_stage_end(struct operator_stage *stage)
-{
-	operator_stage_out(stage, stage->length, true);
-}
-
-/** Ends the unit of urgent output: what the shell wrote since it was entered. */
-static void operator_urgent_end(void)
-{
-	operator_stage_end(&operator_urgent_stage);
-}
-
-/**
- * The shell's output: staged and handed over whole (operator_stage_end()),
- * so that no bulk byte lands inside a reply or an event line that the shell
- * writes in pieces.
- */
-static void operator_write(void *ctx, const char *buf, size_t len)
-{
-	struct operator_stage *stage = operator_to_bulk ? &operator_bulk_stage
-							 : &operator_urgent_stage;
-
-	while (len > 0) {
-		size_t piece = MIN(len, sizeof(stage->bytes) - stage->length);
-
-		if (piece == 0) {
-			/* A long reply: all but its last byte go now, the unit still open. */
-			operator_stage_out(stage, stage->length - 1, false);
-			continue;
-		}
-		memcpy(stage->bytes + stage->length, buf, piece);
-		stage->length += piece;
-		buf += piece;
-		len -= piece;
-	}
-}
-
-/** Starts a unit of partition output: the shell writes to the bulk stage. */
-static void operator_bulk_begin(void)
-{
-	operator_to_bulk = true;
-}
-
-/** Ends a unit of partition output. */
-static void operator_bulk_end(void)
-{
-	operator_to_bulk = false;
-	operator_stage_end(&operator_bulk_stage);
-}
-
-/** Whether the UART's bulk queue wants another unit: it runs low and has room for two. */
-static bool operator_bulk_wants_more(void)
-{
-	return operator_uart == NULL ||
-	       (uart16550_bulk_queued(operator_uart) < OPERATOR_BULK_TARGET &&
-		uart16550_bulk_room(operator_uart) >= 4 * OPERATOR_UNIT_MAX);
-}
-
-/* ------------------------------------------------------------------------
- * Partitions' output: each partition's stream, read as the line drains
- * ------------------------------------------------------------------------ */
-
-/** Gives every partition its stream, as large as its console_buffer. */
-static void operator_streams_init(void)
-{
-	for (unsigned int i = 0; i < operator_config->partition_count; i++) {
-		const struct partition *p = operator_partition(i);
-		struct operator_stream *st = &operator_streams[i];
-		hpa_t buffer;
-
-		if (p == NULL || p->console_log.buffer == NULL) {
-			continue;
-		}
-		if (!alloc_pages(p->console_log.size / PAGE_SIZE, 1, OWNER_HV_CONSOLE, &buffer)) {
-			log_warn("console: no memory to pace %s's output: only 'log %s' shows it",
-				 p->config->name, p->config->name);
-			continue;
-		}
-		ring_init(&st->raw, hpa_to_ptr(buffer), p->console_log.size);
-		st->cursor = 0;
-	}
-}
-
-/** Whether some partition has output the console has not shown. */
-static bool operator_streams_pending(void)
-{
-	for (unsigned int i = 0; i < operator_config->partition_count; i++) {
-		const struct operator_stream *st = &operator_streams[i];
-
-		if (st->raw.buffer != NULL && st->cursor != st->raw.written) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/** console_chunk_fn: a partition's collected bytes become one JSON console event. */
-static void operator_emit_chunk(void *ctx, const char *bytes, size_t length)
-{
-	const struct partition *p = ctx;
-
-	operator_bulk_begin();
-	shell_event_console(&operator_shell, p->config->name, bytes, length);
-	operator_bulk_end();
-}
-
-/** Shows the finished line of stream @index (text mode). */
-static void operator_show_line(unsigned int index)
-{
-	struct operator_stream *st = &operator_streams[index];
-
-	operator_last_output = cpu_rdtsc();
-	operator_bulk_begin();
-	/* A prompt redrawn after this unit was formatted may stand before it: clear it. */
-	operator_write(NULL, "\r\x1b[K", 4);
-	shell_event_console(&operator_shell, partitions[index].config->name, st->line.text,
-			    st->line.length);
-	operator_bulk_end();
-}
-
-/** Shows a partial line or chunk of stream @index (its output stops or has a gap). */
-static void operator_stream_flush(unsigned int index)
-{
-	if (operator_shell.mode == SHELL_MODE_JSON) {
-		console_chunk_flush(&operator_chunks[index], true, operator_emit_chunk,
-				    &partitions[index]);
-		operator_chunks_waiting &= ~(uint32_t)BIT(index);
-	} else if (console_line_flush(&operator_streams[index].line) &&
-		   !operator_shell.attached.active) {
-		operator_show_line(index);
-	}
-}
-
-/** The end of what stream @index shows now: where its partition stopped, while stopping. */
-static uint64_t operator_stream_end(unsigned int index)
-{
-	const struct operator_stream *st = &operator_streams[index];
-
-	return (operator_streams_stopping & BIT(index)) != 0 ? st->stop_position : st->raw.written;
-}
-
-/** Copies up to @max bytes of stream @index from its cursor (up to its end) to @out. */
-static size_t operator_stream_read(unsigned int index, char *out, size_t max)
-{
-	const struct operator_stream *st = &operator_streams[index];
-	uint64_t end = operator_stream_end(index);
-
-	if (st->cursor >= end) {
-		return 0;
-	}
-	return ring_read_from(&st->raw, st->cursor, out, (size_t)MIN((uint64_t)max, end - st->cursor));
-}
-
-/** Tells the operator how many bytes of partition @index's output were not shown. */
-static void operator_report_dropped(unsigned int index)
-{
-	struct operator_stream *st = &operator_streams[index];
-	char text[CONSOLE_LINE_MAX];
-	int n = format_snprintf(text, sizeof(text),
-				"%s: %llu bytes of console output dropped (the line could not keep up)",
-				partitions[index].config->name,
-				(unsigned long long)st->unreported);
-
-	st->unreported = 0;
-	st->reported_at = cpu_rdtsc();
-	operator_bulk_begin();
-	shell_event_log(&operator_shell, text, (size_t)MAX(n, 0));
-	operator_bulk_end();
-}
-
-/**
- * Reports the bytes stream @index dropped: at once after a while without
- * a notice, else once it caught up or a while later (a partition that keeps
- * outrunning the line would otherwise fill the line with notices).
- */
-static void operator_maybe_report_dropped(unsigned int index)
-{
-	const struct operator_stream *st = &operator_streams[index];
-	uint64_t quiet = OPERATOR_DROP_NOTICE_MS * operator_tsc_per_ms();
-
-	if (st->unreported > 0 &&
-	    (st->cursor >= operator_stream_end(index) || cpu_rdtsc() - st->reported_at >= quiet)) {
-		operator_report_dropped(index);
-	}
-}
-
-/**
- * Stream @index's cursor fell behind what its ring keeps: shows what was
- * collected before the gap, says how many bytes were lost, and goes on at
- * the start of the next line (within one read; raw output goes on at once).
- */
-static void operator_stream_gap(unsigned int index)
-{
-	struct operator_stream *st = &operator_streams[index];
-	uint64_t dropped = ring_oldest(&st->raw) - st->cursor;
-	char bytes[OPERATOR_READ_MAX];
-	size_t got;
-
-	operator_stream_flush(index);
-	st->cursor = ring_oldest(&st->raw);
-	got = operator_stream_read(index, bytes, sizeof(bytes));
-	for (size_t i = 0; i < got && !operator_shell.attached.active; i++) {
-		if (bytes[i] == '\n') {
-			st->cursor += i + 1;
-			dropped += i + 1;
-			break;
-		}
-	}
-	st->line = (struct console_line){ .length = 0 };
-	st->unreported += dropped;
-}
-
-/** Text mode: cuts stream @index's bytes up to its next line and shows that line. */
-static void operator_stream_line(unsigned int index)
-{
-	struct operator_stream *st = &operator_streams[index];
-	char bytes[OPERATOR_READ_MAX];
-	size_t got = operator_stream_read(index, bytes, sizeof(bytes));
-
-	st->cursor += console_line_add(&st->line, bytes, got);
-	if (st->line.finished) {
-		/* Attached to another partition, it is only counted (shell_event_console()). */
-		if (operator_shell.attached.active) {
-			shell_event_console(&operator_shell, partitions[index].config->name,
-					    st->line.text, st->line.length);
-		} else {
-			operator_show_line(index);
-		}
-	}
-}
-
-/** JSON mode: collects up to a chunk of stream @index's bytes and sends what is whole. */
-static void operator_stream_chunk(unsigned int index)
-{
-	struct operator_stream *st = &operator_streams[index];
-	struct console_chunk *c = &operator_chunks[index];
-	char bytes[CONSOLE_CHUNK_MAX];
-	size_t got = operator_stream_read(index, bytes, sizeof(c->bytes) - c->length);
-	size_t end = got;
-
-	/* Up to its last line end, if it has one: a gap after it cuts no line. */
-	while (end > 0 && bytes[end - 1] != '\n') {
-		end--;
-	}
-	got = end > 0 ? end : got;
-	st->cursor += got;
-	console_chunk_add(c, bytes, got, operator_emit_chunk, &partitions[index]);
-	console_chunk_flush(c, false, operator_emit_chunk, &partitions[index]);
-	if (c->length > 0) {
-		operator_chunks_waiting |= (uint32_t)BIT(index);
-	}
-}
-
-/** Attached: the bytes of stream @index as they are. */
-static void operator_stream_raw(unsigned int index)
-{
-	struct operator_stream *st = &operator_streams[index];
-	char bytes[OPERATOR_READ_MAX];
-	size_t got = operator_stream_read(index, bytes, sizeof(bytes));
-
-	st->cursor += got;
-	operator_bulk_begin();
-	shell_attached_output(&operator_shell, bytes, got);
-	operator_bulk_end();
-}
-
-/**
- * Stream @index reached the point where its partition stopped: what is
- * left of its last line goes out, then (once no other stream is stopping)
- * the events held meanwhile, behind a fence so that the line carries the
- * partition's last output before the news that it stopped.
- */
-static void operator_stream_release(unsigned int index)
-{
-	struct operator_stream *st = &operator_streams[index];
-
-	operator_stream_flush(index);
-	if (st->unreported > 0) {
-		operator_report_dropped(index);
-	}
-	operator_streams_stopping &= ~(uint32_t)BIT(index);
-	if (operator_streams_stopping == 0 && operator_uart != NULL) {
-		console_lock_output();
-		uart16550_fence(operator_uart);
-		console_unlock_output();
-	}
-}
-
-/** Stream @index's turn: shows its next unit of output; false if it had none. */
-static bool operator_stream_turn(unsigned int index)
-{
-	struct operator_stream *st = &operator_streams[index];
-	bool stopping = (operator_streams_stopping & BIT(index)) != 0;
-
-	if (st->raw.buffer == NULL) {
-		return false;
-	}
-	if (st->cursor >= operator_stream_end(index)) {
-		if (stopping) {
-			operator_stream_release(index);
-		}
-		return stopping;
-	}
-	if (st->cursor < ring_oldest(&st->raw)) {
-		operator_stream_gap(index);
-	} else if (shell_attached_to(&operator_shell, index)) {
-		operator_stream_raw(index);
-	} else if (operator_shell.mode == SHELL_MODE_JSON && !operator_shell.attached.active) {
-		operator_stream_chunk(index);
-	} else {
-		operator_stream_line(index);
-	}
-	operator_maybe_report_dropped(index);
-	return true;
-}
-
-/** Whether the UART's bulk queue has room for a stream's next units (whatever it holds). */
-static bool operator_bulk_has_room(void)
-{
-	return operator_uart == NULL || uart16550_bulk_room(operator_uart) >= 4 * OPERATOR_UNIT_MAX;
-}
-
-/**
- * Feeds the UART's bulk queue from the streams: first what stopped
- * partitions sent before they stopped (Tessera's events wait for it), as
- * far as there is room; then round-robin, while the queue runs low.
- */
-static void operator_feed_console(void)
-{
-	unsigned int count = operator_config->partition_count;
-
-	for (unsigned int i = 0; i < count && operator_streams_stopping != 0; i++) {
-		while ((operator_streams_stopping & BIT(i)) != 0 && operator_bulk_has_room()) {
-			operator_stream_turn(i);
-		}
-	}
-	for (unsigned int idle = 0; idle < count && operator_bulk_wants_more();) {
-		unsigned int index = operator_next_stream;
-
-		operator_next_stream = (index + 1) % count;
-		idle = operator_stream_turn(index) ? 0 : idle + 1;
-	}
-}
-
-/** Sends every partition's collected bytes (see console_chunk_poll()). */
-static void operator_flush_chunks(void)
-{
-	for (unsigned int i = 0; i < PARTITION_MAX && operator_chunks_waiting != 0; i++) {
-		if ((operator_chunks_waiting & BIT(i)) == 0 || !operator_bulk_wants_more()) {
-			continue;
-		}
-		console_chunk_poll(&operator_chunks[i], operator_emit_chunk, &partitions[i]);
-		if (operator_chunks[i].length == 0) {
-			operator_chunks_waiting &= ~(uint32_t)BIT(i);
-		}
-	}
-}
-
-/**
- * The UART tap of every partition: its bytes go to its stream, shown as the
- * line drains; an empty call says the partition stops (vuart_flush()).
- */
-static void operator_tap(void *ctx, const char *bytes, size_t length)
-{
-	struct partition *p = ctx;
-	unsigned int index = (unsigned int)(p - partitions);
-	struct operator_stream *st = &operator_streams[index];
-
-	if (st->raw.buffer == NULL) {
-		return;
-	}
-	if (length == 0) {
-		st->stop_position = st->raw.written;
-		operator_streams_stopping |= (uint32_t)BIT(index);
-		return;
-	}
-	ring_write(&st->raw, bytes, length);
-}
-
 /** partition_observer_fn: every state change becomes an event (after its last output). */
 static void operator_observe(struct partition *p, enum partition_change change)
 {
@@ -1206,7 +729,7 @@ static void operator_observe(struct partition *p, enum partition_change change)
 				   .change = (uint8_t)change, .state = (uint8_t)operator_state(p),
 				   .length = (uint16_t)strlen(reason) };
 
-	/* A stop waits for its last output (operator_stream_release()). */
+	/* A stop waits for its last output (console_stream_release(), hv/console_streams.c). */
 	operator_event(&e, reason);
 }
 
@@ -1222,15 +745,15 @@ void operator_init(const struct tessera_config *config, const struct mtrr_state 
 	operator_mtrr = mtrr;
 	operator_read_byte = read_byte;
 	operator_loglevel = config->loglevel;
-	shell_init(&operator_shell, &operator_backend, NULL, operator_write, NULL);
+	shell_init(&operator_shell, &operator_backend, NULL, console_streams_write, NULL);
+	console_streams_init(&operator_shell, config->partition_count);
 	for (unsigned int i = 0; i < config->partition_count; i++) {
 		struct partition *p = operator_partition(i);
 
 		if (p != NULL) {
-			partition_set_console_tap(p, operator_tap, p);
+			console_streams_add(p);
 		}
 	}
-	operator_streams_init();
 	partition_set_observer(operator_observe);
 	console_set_router(&operator_router);
 	/* The prompt follows at the first poll without output (operator_poll). */
@@ -1241,6 +764,7 @@ void operator_init(const struct tessera_config *config, const struct mtrr_state 
 void operator_set_platform(struct uart16550 *console_uart, uint64_t acpi_rsdp)
 {
 	operator_uart = console_uart;
+	console_streams_set_uart(console_uart);
 	operator_acpi_rsdp = acpi_rsdp;
 	operator_cpu_count = acpi_rsdp != 0 ? acpi_cpu_apic_ids(acpi_rsdp, operator_cpu_ids,
 								 MAX_CPUS) : 0;
@@ -1249,9 +773,8 @@ void operator_set_platform(struct uart16550 *console_uart, uint64_t acpi_rsdp)
 /** Whether a poll without keystrokes has anything to do. */
 static bool operator_has_work(void)
 {
-	return operator_chunks_waiting != 0 || operator_power_buttons || operator_echo_read != 0 ||
-	       shell_prompt_hidden(&operator_shell) || operator_streams_pending() ||
-	       operator_streams_stopping != 0;
+	return console_streams_busy() || operator_power_buttons || operator_echo_read != 0 ||
+	       shell_prompt_hidden(&operator_shell);
 }
 
 /**
@@ -1303,7 +826,7 @@ static void operator_time_line(uint64_t now)
 	sent = operator_uart->urgent.sent + operator_uart->bulk.sent;
 	max_gap = MAX(max_gap, now - operator_last_poll);
 	if (operator_uart->urgent.count + operator_uart->bulk.count == 0 &&
-	    !operator_streams_pending()) {
+	    !console_streams_pending()) {
 		operator_busy_since = 0;
 	} else if (operator_busy_since == 0) {
 		/* The output came after the last poll, which saw none: count from there. */
@@ -1311,7 +834,7 @@ static void operator_time_line(uint64_t now)
 		operator_busy_sent = sent_at_last_poll;
 		max_gap = now - operator_last_poll;
 	} else if (now - operator_busy_since >=
-		   OPERATOR_THROUGHPUT_WINDOW_MS * operator_tsc_per_ms()) {
+		   OPERATOR_THROUGHPUT_WINDOW_MS * tsc_ticks_per_ms()) {
 		log_debug("bench: console_line bytes=%llu ticks=%llu max_poll_gap=%llu",
 			  (unsigned long long)(sent - operator_busy_sent),
 			  (unsigned long long)(now - operator_busy_since),
@@ -1330,10 +853,20 @@ static void operator_time_line(uint64_t now)
  */
 static bool operator_active(uint64_t now)
 {
-	return now - operator_last_input < OPERATOR_ACTIVE_MS * operator_tsc_per_ms() ||
+	return now - operator_last_input < OPERATOR_ACTIVE_MS * tsc_ticks_per_ms() ||
 	       operator_has_work() ||
 	       (operator_uart != NULL &&
 		(operator_uart->urgent.count != 0 || uart16550_bulk_queued(operator_uart) != 0));
+}
+
+/** Whether output paused long enough, and the line carried it, for the prompt to return. */
+static bool operator_output_paused(void)
+{
+	/* Events are shown here, partitions' lines by the streams: the later one counts. */
+	uint64_t last = MAX(operator_last_output, console_streams_shown_at());
+
+	return cpu_rdtsc() - last >= OPERATOR_PROMPT_QUIET_MS * tsc_ticks_per_ms() &&
+	       (operator_uart == NULL || uart16550_bulk_queued(operator_uart) == 0);
 }
 
 /** Feeds what the operator typed since the last call to the shell; housekeeping. */
@@ -1369,20 +902,17 @@ bool operator_poll(void)
 	 * and the line carried it: a prompt drawn between every two lines would
 	 * flicker and cost bytes, and one drawn before queued lines is erased.
 	 */
-	if (count > 0 || (cpu_rdtsc() - operator_last_output >=
-				  OPERATOR_PROMPT_QUIET_MS * operator_tsc_per_ms() &&
-			  (operator_uart == NULL || uart16550_bulk_queued(operator_uart) == 0))) {
+	if (count > 0 || operator_output_paused()) {
 		shell_restore_prompt(&operator_shell);
 	}
 	shell_input(&operator_shell, bytes, count);
 	/* The reply first: it is one unit, and bulk bytes may follow any unit. */
-	operator_urgent_end();
+	console_streams_urgent_end();
 	if (operator_echo_mark == UINT64_MAX && operator_uart != NULL) {
 		operator_echo_mark = operator_uart->urgent.queued;
 		operator_time_echo(now, bytes, 0);
 	}
-	operator_flush_chunks();
-	operator_feed_console();
+	console_streams_feed();
 	operator_leave();
 	return operator_active(now);
 }

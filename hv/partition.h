@@ -78,7 +78,7 @@ struct vcpu {
 	hpa_t vmcs;
 	bool launched;                /* VMLAUNCH done; VMRESUME from now on */
 	bool interruptibility_checked; /* this exit already fixed the field */
-	uint64_t slice_end;           /* TSC at which its time slice ends */
+	uint64_t slice_end;           /* TSC at which its time slice ends; UINT64_MAX: alone, none */
 	uint16_t vpid;
 	struct mtrr_state guest_mtrr; /* virtual MTRRs (hv/msr.c) */
 	uint64_t lazy_msr_values[LAZY_MSR_COUNT]; /* while not loaded in a CPU */

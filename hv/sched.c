@@ -4,10 +4,11 @@
  * the others are brought up.
  *
  * Time: a vCPU runs for a slice (SCHED_SLICES_PER_SECOND) unless it halts or
- * exits for good. The VMX-preemption timer is armed for the nearest
+ * exits for good; a vCPU alone on the CPU runs without one until another
+ * partition starts. The VMX-preemption timer is armed for the nearest
  * deadline, and with "save VMX-preemption timer value" it keeps counting
  * across exits, so a fast-path exit costs no clock read; an exit handled in
- * C re-arms it, since the time spent there was not counted. The console is
+ * C takes the time it spent off the timer, which did not count it. The console is
  * served every tick (SCHED_TICKS_PER_SECOND) while it has work, and
  * SCHED_IDLE_TICKS_PER_SECOND while it has none, whatever the guests do, so
  * keystrokes are echoed promptly even while a guest never exits.
@@ -87,6 +88,33 @@ static bool sched_any_running(void)
 	return false;
 }
 
+/**
+ * Whether a vCPU other than @vcpu may want this CPU: one of a running
+ * partition, runnable or halted (a halted one wakes on its timers). Alone,
+ * a vCPU needs no time slice: ending it would only pick it again.
+ */
+static bool sched_has_company(const struct vcpu *vcpu)
+{
+	for (unsigned int i = 0; i < PARTITION_MAX; i++) {
+		const struct partition *p = &partitions[i];
+
+		for (unsigned int v = 0; p->state == PARTITION_RUNNING && v < p->vcpu_count; v++) {
+			const struct vcpu *other = &p->vcpus[v];
+
+			if (other != vcpu && other->state != VCPU_STOPPED) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/** Starts @vcpu's slice at @now; none (UINT64_MAX) while it is alone. */
+static void sched_start_slice(struct vcpu *vcpu, uint64_t now)
+{
+	vcpu->slice_end = sched_has_company(vcpu) ? now + sched_slice_tsc : UINT64_MAX;
+}
+
 /** Serves the operator's console when its tick is due (boot CPU only). */
 static void sched_console_tick(struct percpu *cpu, uint64_t now)
 {
@@ -121,6 +149,10 @@ enum exit_result sched_deadline_passed(struct vcpu *vcpu)
 
 	sched_console_tick(this_cpu(), now);
 	vcpu_events_update_timers(vcpu, now);
+	/* A command may have started another partition: the slice starts then. */
+	if (vcpu->slice_end == UINT64_MAX) {
+		sched_start_slice(vcpu, now);
+	}
 	/* A command may have stopped or rebuilt the partition meanwhile. */
 	// cppcheck-suppress knownConditionTrueFalse ; operator_poll() may restart it
 	if (p->restarts != restarts ||
@@ -165,15 +197,17 @@ static void sched_run_vcpu(struct vcpu *vcpu)
 	}
 	cpu->current_vcpu = vcpu;
 	vmx_switch_guest_context(cpu, vcpu);
-	vcpu->slice_end = cpu_rdtsc() + sched_slice_tsc;
+	sched_start_slice(vcpu, cpu_rdtsc());
 	vcpu->fast.entry_work |= VCPU_WORK_TIMER | VCPU_WORK_EVENTS;
 	for (;;) {
 		enum vmx_enter_result entered;
+		uint64_t exited_at;
 
 		if (vcpu->fast.entry_work != 0) {
 			sched_prepare_entry(vcpu);
 		}
 		entered = vmx_vcpu_run(vcpu);
+		exited_at = cpu_rdtsc();
 		if (entered != VMX_ENTER_EXITED) {
 			exit_report_entry_failure(vcpu, entered == VMX_ENTER_FAIL_VALID);
 			break;
@@ -183,10 +217,10 @@ static void sched_run_vcpu(struct vcpu *vcpu)
 		}
 		/*
 		 * The VMX-preemption timer stood still while the exit was handled
-		 * (its value is saved and reloaded across exits): re-arm it from the
-		 * TSC, or a guest whose exits take long would push every deadline out.
+		 * (its value is saved and reloaded across exits): take that time
+		 * off, or a guest whose exits take long would push every deadline out.
 		 */
-		vcpu->fast.entry_work |= VCPU_WORK_TIMER;
+		vmx_preemption_timer_stood_still(cpu_rdtsc() - exited_at);
 		/* No preemption timer: only exits give the scheduler the CPU back. */
 		if (!vmx_get_config()->has_preemption_timer &&
 		    cpu_rdtsc() >= sched_next_deadline(vcpu) &&

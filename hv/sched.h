@@ -12,6 +12,12 @@
 /** TSC ticks per second, measured or reported at boot. */
 extern uint64_t tsc_hz;
 
+/** TSC ticks per millisecond (at least 1, however slow the clock). */
+static inline uint64_t tsc_ticks_per_ms(void)
+{
+	return tsc_hz >= 1000 ? tsc_hz / 1000 : 1;
+}
+
 /* Time slices and the console tick, as fractions of a second. */
 #define SCHED_SLICES_PER_SECOND 100
 #define SCHED_TICKS_PER_SECOND  1000

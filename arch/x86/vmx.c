@@ -188,6 +188,19 @@ void vmx_arm_preemption_timer(uint64_t tsc_ticks)
 	}
 }
 
+/** Takes host time off the saved VMX-preemption timer value (SDM Vol. 3C, "VMX-Preemption Timer"). */
+void vmx_preemption_timer_stood_still(uint64_t tsc_ticks)
+{
+	uint64_t passed = tsc_ticks >> vmx_cfg.preemption_timer_rate;
+	uint32_t value;
+
+	if (!vmx_cfg.has_preemption_timer || !vmx_cfg.has_save_preemption_timer) {
+		return;
+	}
+	value = vmcs_read32(VMCS_PREEMPTION_TIMER_VALUE);
+	vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE, passed < value ? value - (uint32_t)passed : 0);
+}
+
 /** Sets the guest CR2 of @vcpu (live in the CPU when its context is loaded). */
 void vmx_set_guest_cr2(struct vcpu *vcpu, uint64_t value)
 {

@@ -38,6 +38,13 @@ bool vmx_vcpu_load(struct vcpu *vcpu);
 /** Arms the VMX-preemption timer to expire @tsc_ticks from the next entry. */
 void vmx_arm_preemption_timer(uint64_t tsc_ticks);
 
+/**
+ * Takes @tsc_ticks that passed in VMX root operation off the saved
+ * VMX-preemption timer value, which counts only while the guest runs.
+ * Without "save VMX-preemption timer value" every entry re-arms it anyway.
+ */
+void vmx_preemption_timer_stood_still(uint64_t tsc_ticks);
+
 /** Releases the VMCS of a vCPU. */
 void vmx_vcpu_destroy(struct vcpu *vcpu);
 
