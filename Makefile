@@ -17,7 +17,7 @@ Q := $(if $(V),,@)
 DEB_PACKAGES := gcc make binutils gnu-efi mtools dosfstools fdisk \
 	libcmocka-dev ovmf qemu-system-x86 bochs bochsbios vgabios \
 	cppcheck clang-tidy util-linux python3 \
-	clang libclang-rt-14-dev libzydis-dev
+	clang libclang-rt-14-dev libzydis-dev acpica-tools
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
