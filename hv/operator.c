@@ -286,10 +286,8 @@ static bool operator_exit_counts(void *ctx, unsigned int index, uint64_t counts[
 	if (p == NULL) {
 		return false;
 	}
-	for (unsigned int v = 0; v < p->vcpu_count; v++) {
-		for (unsigned int r = 0; r < EXIT_REASON_COUNT; r++) {
-			counts[r] += vcpu_exits_of_reason(&p->vcpus[v], r);
-		}
+	for (unsigned int r = 0; r < EXIT_REASON_COUNT; r++) {
+		counts[r] += partition_exits_of_reason(p, r);
 	}
 	return true;
 }

@@ -167,6 +167,17 @@ struct partition {
 	uint64_t shutdown_requested_at; /* TSC of that request */
 };
 
+/** The partition's VM exits of one basic reason, over its vCPUs, the fast path's included. */
+static inline uint64_t partition_exits_of_reason(const struct partition *p, unsigned int reason)
+{
+	uint64_t count = 0;
+
+	for (unsigned int i = 0; i < p->vcpu_count; i++) {
+		count += vcpu_exits_of_reason(&p->vcpus[i], reason);
+	}
+	return count;
+}
+
 /** Builds a partition from its configuration and boot files; false on refusal. */
 bool partition_create(struct partition *p, unsigned int id, const struct partition_config *config,
 		      const struct boot_files *files, const struct mtrr_state *mtrr);

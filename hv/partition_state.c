@@ -46,17 +46,6 @@ void partition_start(struct partition *p)
 	partition_mark_running(p, PARTITION_CHANGE_STARTED);
 }
 
-/** The partition's VM exits of one basic reason, over its vCPUs. */
-static uint64_t partition_exits_of_reason(const struct partition *p, unsigned int reason)
-{
-	uint64_t count = 0;
-
-	for (unsigned int i = 0; i < p->vcpu_count; i++) {
-		count += vcpu_exits_of_reason(&p->vcpus[i], reason);
-	}
-	return count;
-}
-
 /**
  * Logs (debug) how long the run that ends took and its exits, one line per
  * reason, which `make bench` reads: "bench: partition=NAME ran_ticks=N" and

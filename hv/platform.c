@@ -118,7 +118,7 @@ static bool platform_write_bda_word(struct partition *p, uint64_t gpa, uint16_t 
 /** platform_legacy_window_ops.read: nothing answers, so every bit reads 1. */
 static uint64_t legacy_window_read(void *device, uint64_t offset, unsigned int size)
 {
-	return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+	return bytes_mask(size);
 }
 
 /** platform_legacy_window_ops.write: dropped, as by a bus where nothing answers. */

@@ -39,6 +39,12 @@ typedef struct {
 	uint64_t value;
 } hpa_t;
 
+/** The mask of a value @size bytes wide (1 to 8): all its bits set. */
+static inline uint64_t bytes_mask(unsigned int size)
+{
+	return size >= 8 ? ~0ULL : BIT(8 * size) - 1;
+}
+
 /** A guest-physical address, meaningful only within one partition. */
 typedef struct {
 	uint64_t value;

@@ -30,8 +30,6 @@
 #define COMMAND_WRITABLE 0x0140U
 #define HOST_REVISION    0x00
 
-#define ALL_ONES 0xffffffffU
-
 /** Resets the address register, the reset control and the host bridge. */
 void vpci_init(struct vpci *pci)
 {
@@ -126,8 +124,6 @@ static void vpci_data_write(struct vpci *pci, uint16_t port, unsigned int size, 
 /** A guest IN of @size (1, 2, 4) bytes from @port. */
 uint32_t vpci_read(struct vpci *pci, uint16_t port, unsigned size)
 {
-	uint32_t all_ones = size >= 4 ? ALL_ONES : (uint32_t)(BIT(8 * size) - 1);
-
 	if (port == VPCI_CONFIG_ADDRESS && size == 4) {
 		return pci->address;
 	}
@@ -137,7 +133,7 @@ uint32_t vpci_read(struct vpci *pci, uint16_t port, unsigned size)
 	if (port >= VPCI_CONFIG_DATA && port <= VPCI_PORT_LAST) {
 		return vpci_data_read(pci, port, size);
 	}
-	return all_ones;
+	return (uint32_t)bytes_mask(size); /* nothing answers */
 }
 
 /**

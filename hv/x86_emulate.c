@@ -20,12 +20,6 @@ struct emulation {
 	bool complete;   /* false: a REP ran out of budget, RIP stays */
 };
 
-/** The mask of a size-byte value. */
-static uint64_t size_mask(unsigned int size)
-{
-	return size >= 8 ? ~0ULL : BIT(8 * size) - 1;
-}
-
 /** The sign bit of a size-byte value. */
 static uint64_t sign_bit(unsigned int size)
 {
@@ -35,8 +29,8 @@ static uint64_t sign_bit(unsigned int size)
 /** Sign-extends a size-byte value to 64 bits. */
 static uint64_t sign_extend(uint64_t value, unsigned int size)
 {
-	value &= size_mask(size);
-	return (value & sign_bit(size)) != 0 ? value | ~size_mask(size) : value;
+	value &= bytes_mask(size);
+	return (value & sign_bit(size)) != 0 ? value | ~bytes_mask(size) : value;
 }
 
 /** Whether a size is an operand size: 1, 2, 4 or 8 bytes. */
@@ -51,7 +45,7 @@ static uint64_t reg_read(const struct x86_regs *regs, enum x86_reg reg, unsigned
 	if (reg >= X86_REG_AH) {
 		return (regs->gpr[reg - X86_REG_AH] >> 8) & 0xff;
 	}
-	return regs->gpr[reg] & size_mask(size);
+	return regs->gpr[reg] & bytes_mask(size);
 }
 
 /**
@@ -73,9 +67,9 @@ static void reg_write(struct x86_regs *regs, enum x86_reg reg, unsigned int size
 	gpr = &regs->gpr[reg];
 	regs->written |= (uint16_t)BIT(reg);
 	if (size >= 4) {
-		*gpr = value & size_mask(size);
+		*gpr = value & bytes_mask(size);
 	} else {
-		*gpr = (*gpr & ~size_mask(size)) | (value & size_mask(size));
+		*gpr = (*gpr & ~bytes_mask(size)) | (value & bytes_mask(size));
 	}
 }
 
@@ -126,7 +120,7 @@ static uint64_t source_value(const struct emulation *e)
 	const struct x86_insn *insn = e->insn;
 
 	if (insn->has_imm) {
-		return (uint64_t)insn->imm & size_mask(insn->op_size);
+		return (uint64_t)insn->imm & bytes_mask(insn->op_size);
 	}
 	return reg_read(e->regs, insn->reg, insn->op_size);
 }
@@ -147,7 +141,7 @@ static uint64_t result_flags(uint64_t result, unsigned int size)
 {
 	uint64_t flags = 0;
 
-	if ((result & size_mask(size)) == 0) {
+	if ((result & bytes_mask(size)) == 0) {
 		flags |= X86_RFLAGS_ZF;
 	}
 	if ((result & sign_bit(size)) != 0) {
@@ -167,7 +161,7 @@ static uint64_t result_flags(uint64_t result, unsigned int size)
 static uint64_t alu_add(unsigned int size, uint64_t dst, uint64_t src, uint64_t carry_in,
 			uint64_t *flags)
 {
-	uint64_t result = (dst + src + carry_in) & size_mask(size);
+	uint64_t result = (dst + src + carry_in) & bytes_mask(size);
 	uint64_t carries = (dst & src) | ((dst | src) & ~result);
 
 	*flags = result_flags(result, size);
@@ -191,7 +185,7 @@ static uint64_t alu_add(unsigned int size, uint64_t dst, uint64_t src, uint64_t 
 static uint64_t alu_sub(unsigned int size, uint64_t dst, uint64_t src, uint64_t borrow_in,
 			uint64_t *flags)
 {
-	uint64_t result = (dst - src - borrow_in) & size_mask(size);
+	uint64_t result = (dst - src - borrow_in) & bytes_mask(size);
 	uint64_t borrows = (~dst & src) | ((~dst | src) & result);
 
 	*flags = result_flags(result, size);
@@ -217,8 +211,8 @@ static uint64_t alu(enum x86_op op, unsigned int size, uint64_t dst, uint64_t sr
 	uint64_t carry = (*rflags & X86_RFLAGS_CF) != 0 ? 1 : 0;
 	uint64_t flags, result;
 
-	dst &= size_mask(size);
-	src &= size_mask(size);
+	dst &= bytes_mask(size);
+	src &= bytes_mask(size);
 	switch (op) {
 	case X86_OP_ADD:
 	case X86_OP_ADC:
@@ -360,7 +354,7 @@ static unsigned int bit_select(const struct emulation *e, uint64_t *offset)
 	if (insn->rm.kind == X86_OPERAND_MEM) {
 		uint64_t units = shift_right_signed(sign_extend(bit, size), width_log2);
 
-		*offset = (e->ea + units * size) & size_mask(insn->addr_size);
+		*offset = (e->ea + units * size) & bytes_mask(insn->addr_size);
 	}
 	return (unsigned int)(bit & (8 * size - 1));
 }
@@ -590,7 +584,7 @@ uint64_t x86_effective_address(const struct x86_insn *insn, const struct x86_reg
 	if (mem->index <= X86_REG_R15) {
 		ea += regs->gpr[mem->index] * mem->scale;
 	}
-	return ea & size_mask(insn->addr_size);
+	return ea & bytes_mask(insn->addr_size);
 }
 
 /** Emulates an instruction known to be supported; see hv/x86_emulate.h. */
